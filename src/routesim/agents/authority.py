@@ -1,0 +1,98 @@
+"""Authority: the state of one country (its police, border guards or coast guard).
+
+It patrols the legs that leave its territory (interception and return, the Libyan and Tunisian
+"pullbacks"), detains those it stops, arrests and prosecutes smugglers (see Smuggler.after_trip),
+takes bribes that make its enforcement leak, runs search and rescue, and, as a destination state,
+issues regular visas under legal-pathway quotas. Levels per leg live in the model's leg conditions
+so that policies on the timeline can change them.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import mesa
+
+if TYPE_CHECKING:
+    from routesim.agents.migrant import Migrant
+    from routesim.model import RouteModel
+
+
+@dataclass
+class Quota:
+    """Visas for one nationality: accrue daily; those queued get them in order of application."""
+
+    per_day: float  # people
+    destination: int
+    accrued: float = 0.0
+    queue: deque[Migrant] = field(default_factory=deque)
+
+
+class Authority(mesa.Agent):
+    model: RouteModel
+
+    def __init__(
+        self, model: RouteModel, country: str, detention_days: int, visa_free_for: frozenset[str]
+    ) -> None:
+        super().__init__(model)
+        self.country = country
+        self.detention_days = detention_days
+        self.visa_free_for = visa_free_for
+        self.quotas: dict[str, Quota] = {}
+        self.cash = 0.0
+
+    def debit(self, eur: float) -> None:
+        self.cash -= eur
+
+    def credit(self, eur: float) -> None:
+        self.cash += eur
+
+    def holdings(self) -> float:
+        return self.cash
+
+    # --- enforcement ------------------------------------------------------------------------------
+
+    def interception_chance(self, leg: int, detection: float) -> float:
+        model = self.model
+        efficiency = model.params.authorities.interception_efficiency[model.leg_mode[leg]]
+        return min(1.0, model.enforcement[leg] * efficiency * detection)
+
+    def intercept(self, migrant: Migrant, leg: int) -> None:
+        """Stop a migrant: returned to where the leg began, and detained if the law says so."""
+        model = self.model
+        migrant.failures += 1
+        migrant.node = model.leg_src[leg]
+        days = self.detention_days
+        if days <= 0:
+            migrant.sleep(1, "waiting")
+            return
+        group = model.armed_group_at(migrant.node)
+        if group is not None and group.extort(migrant):
+            days = max(1, days // 2)  # paying buys an earlier release
+        migrant.detain(days)
+
+    # --- legal pathways ---------------------------------------------------------------------------
+
+    def open_quota(self, nationality: str, per_year: int, destination: int) -> None:
+        quota = self.quotas.get(nationality)
+        if quota is None:
+            self.quotas[nationality] = Quota(per_year / 365.0, destination)
+        else:
+            quota.per_day, quota.destination = per_year / 365.0, destination
+
+    def expected_wait(self, nationality: str) -> float | None:
+        quota = self.quotas.get(nationality)
+        if quota is None or quota.per_day <= 0:
+            return None
+        return (len(quota.queue) + 1) * self.model.scale / quota.per_day
+
+    def step(self) -> None:
+        """Issue the day's visas to those queued; unused visas lapse after a month."""
+        scale = self.model.scale
+        for quota in self.quotas.values():
+            quota.accrued = min(quota.accrued + quota.per_day, max(scale, 30 * quota.per_day))
+            while quota.queue and quota.accrued >= scale:
+                quota.accrued -= scale
+                self.model.grant_visa(quota.queue.popleft(), quota.destination)

@@ -1,0 +1,217 @@
+"""Smuggler: an operator serving one leg (Agadez - Sebha, Zuwara - Lampedusa, ...).
+
+Its fee is cost-plus: direct costs of the tactic it chooses (vehicle or boat, fuel, crew), bribes,
+right-of-way to armed groups, and the expected loss of the asset and of its freedom if the trip is
+intercepted, all per expected passenger, times (1 + markup). The markup adapts to demand: trips that
+fill up raise it, trips that leave half empty lower it. Interception risk is learnt from the
+trips of all smugglers on the leg. When enforcement rises, the expected losses rise, so the fee
+rises and the cheap, overloaded boat or the remote desert track starts to pay: nothing here says
+"if enforcement then fee x 2"; those follow from the cost it minimises.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import mesa
+
+if TYPE_CHECKING:
+    from routesim.agents.migrant import Migrant
+    from routesim.model import RouteModel
+    from routesim.scenario import Organisation, Tactic
+
+
+def full_cost(
+    model: RouteModel, leg: int, org: Organisation, death_aversion: float, fill: float
+) -> tuple[float, str, Tactic, int]:
+    """(cost per person, tactic name, tactic, seats in agents) of the cheapest tactic on `leg`.
+
+    Full cost = direct cost + bribes + right-of-way + expected loss of asset and freedom if
+    intercepted + the weight put on expected deaths - expected side income, per expected passenger.
+    """
+    params = model.params
+    mode = model.leg_mode[leg]
+    unit = model.leg_smuggler_cost[leg]
+    leak = model.bribe_leak(leg, org.bribe_access)
+    pressure = model.market.pressure[leg]
+    asset = params.smugglers.asset_eur[mode]
+    arrest_loss = (
+        params.authorities.arrest_rate * (1 - org.arrest_evasion) * params.smugglers.arrest_cost_eur
+    )
+    fixed = model.bribe_per_person(leg) + model.right_of_way_per_person(leg)
+    side = model.side_business_eur(leg)
+    hazard = model.hazard_now(leg)
+    best: tuple[float, str, Tactic, int] | None = None
+    for name, tactic in params.smugglers.tactics[mode].items():
+        people = params.smugglers.capacity[mode] * org.capacity_factor * tactic.load
+        seats = max(1, round(people / model.scale))
+        expected = seats * model.scale * fill
+        p_int = min(1.0, pressure * tactic.detection * (1 - leak))
+        cost = (
+            unit * tactic.cost_factor
+            + fixed
+            + p_int * (asset * tactic.asset_factor + arrest_loss) / expected
+            + death_aversion * hazard * tactic.hazard
+            - (1 - p_int) * side / expected
+        )
+        cost = max(cost, 0.2 * unit)
+        if best is None or cost < best[0]:
+            best = (cost, name, tactic, seats)
+    assert best is not None
+    return best
+
+
+class Smuggler(mesa.Agent):
+    model: RouteModel
+
+    def __init__(self, model: RouteModel, leg: int, organisation: str) -> None:
+        super().__init__(model)
+        params = model.params.smugglers
+        self.leg = leg
+        self.organisation = organisation
+        self.org = params.organisations[organisation]
+        self.mode: str = model.leg_mode[leg]
+        self.asset = params.asset_eur[self.mode]
+        rng = model.rng
+        self.cash = 2.0 * self.asset + 5_000.0
+        model.ledger.endow(self.cash)
+        self.markup = params.markup_initial * float(rng.uniform(0.7, 1.3))
+        # People differ in scruples: the reputational and moral weight of a death on board.
+        self.death_aversion = params.death_aversion_eur * float(rng.lognormal(0.0, 0.6))
+        self.fill = 0.8
+        self.passengers: list[Migrant] = []
+        self.first_booking: int | None = None
+        self.last_active = model.day
+        self.active, self.busy = True, False
+        self.tactic_name = ""
+        self.tactic: Tactic
+        self.seats = 1
+        self.fee = 0.0
+        self.cost_per_person = 0.0
+        model.outcomes.smugglers_active += 1
+        self.open_trip()
+
+    # --- money -----------------------------------------------------------------------------------
+
+    def debit(self, eur: float) -> None:
+        self.cash -= eur
+
+    def credit(self, eur: float) -> None:
+        self.cash += eur
+
+    def holdings(self) -> float:
+        return self.cash
+
+    # --- pricing ---------------------------------------------------------------------------------
+
+    def open_trip(self) -> None:
+        """Pick the tactic with the lowest full cost per seat and post a fee for the next trip."""
+        self.cost_per_person, self.tactic_name, self.tactic, self.seats = full_cost(
+            self.model, self.leg, self.org, self.death_aversion, self.fill
+        )
+        self.fee = self.cost_per_person * (1 + self.markup)
+
+    @property
+    def seats_left(self) -> int:
+        return 0 if self.busy or not self.active else self.seats - len(self.passengers)
+
+    def accept(self, migrant: Migrant, on_credit: bool) -> None:
+        """Take a booking: paid up front (95% of fees are cash) or, for some, on credit."""
+        model = self.model
+        if on_credit:
+            migrant.debt += self.fee
+            migrant.creditor = self
+        else:
+            model.ledger.pay(migrant, self, self.fee * model.scale, "fee")
+        migrant.fee = self.fee
+        self.passengers.append(migrant)
+        if self.first_booking is None:
+            self.first_booking = model.day
+        self.last_active = model.day
+
+    # --- the day ---------------------------------------------------------------------------------
+
+    def step(self) -> None:
+        """Depart a full or overdue trip; leave the leg after a long idle spell."""
+        model = self.model
+        if self.busy or not self.active:
+            return
+        if self.passengers:
+            full = len(self.passengers) >= self.seats
+            overdue = model.day - self.first_booking >= model.params.smugglers.max_wait_days
+            if full or overdue:
+                self.depart(full)
+        else:
+            idle = model.day - self.last_active
+            if idle > model.params.smugglers.idle_exit_days:
+                self.leave(arrested=False)
+            elif idle > 0 and idle % model.params.smugglers.max_wait_days == 0:
+                # Nobody is booking: cut the price.
+                low, step = (
+                    model.params.smugglers.markup_bounds[0],
+                    model.params.smugglers.markup_adaptation,
+                )
+                self.markup = max(low, self.markup * (1 - step))
+                self.open_trip()
+
+    def depart(self, full: bool) -> None:
+        model = self.model
+        params = model.params.smugglers
+        people = len(self.passengers) * model.scale
+        ledger = model.ledger
+        unit = model.leg_smuggler_cost[self.leg] * self.tactic.cost_factor
+        ledger.pay(self, ledger.outside["suppliers"], unit * people, "supplies")
+        ledger.pay(
+            self, model.authority_of(self.leg), model.bribe_per_person(self.leg) * people, "bribe"
+        )
+        group = model.armed_group_on(self.leg)
+        if group is not None:
+            ledger.pay(
+                self, group, model.right_of_way_per_person(self.leg) * people, "right_of_way"
+            )
+        low, high = params.markup_bounds
+        step = params.markup_adaptation
+        if full:
+            self.markup = min(high, self.markup * (1 + step))
+            model.market.full[self.leg] = True
+        else:
+            self.markup = max(low, self.markup * (1 - step))
+        self.fill = 0.8 * self.fill + 0.2 * len(self.passengers) / self.seats
+        passengers, self.passengers, self.first_booking = self.passengers, [], None
+        self.busy = True
+        model.trips.depart_with(self, passengers)
+
+    def after_trip(self, intercepted: bool, detection: float) -> None:
+        """Learn from the trip, pay for what was lost, and face arrest."""
+        model = self.model
+        params = model.params
+        model.market.learn(self.leg, intercepted, detection)
+        ledger = model.ledger
+        if intercepted:
+            ledger.pay(
+                self,
+                ledger.outside["suppliers"],
+                self.asset * self.tactic.asset_factor,
+                "asset_replacement",
+            )
+            p_arrest = params.authorities.arrest_rate
+        else:
+            side = model.side_business_eur(self.leg)
+            ledger.pay(ledger.outside["drug_buyers"], self, side, "tramadol")
+            p_arrest = params.authorities.investigation_rate * model.enforcement[self.leg]
+        self.busy = False
+        self.last_active = model.day
+        if model.rng.random() < p_arrest * (1 - self.org.arrest_evasion):
+            model.outcomes.add("smugglers_arrested", 1.0 / model.scale)
+            self.leave(arrested=True)
+        elif self.cash < -self.asset:
+            self.leave(arrested=False)
+        else:
+            self.open_trip()
+
+    def leave(self, arrested: bool) -> None:
+        """Out of the market (prosecuted or broke); the agent stays in the books with its cash."""
+        self.active = False
+        self.arrested = arrested
+        self.model.outcomes.smugglers_active -= 1
+        self.model.market.withdraw(self)

@@ -1,0 +1,95 @@
+"""The smuggling market: how migrants find smugglers, and how the supply of smugglers forms.
+
+Migrants who want a smuggler on a leg take the cheapest open trip with a free seat (a booking on
+credit only with groups that offer it). A leg is busy when people were turned away or a trip left
+full; a busy leg draws entrants, the more often the wider the margin between the fee people hear is
+being paid and an entrant's full cost. More boats mean emptier trips and falling markups, so fees
+settle where entry stops. Smugglers on a leg share what they learn about interception.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from routesim.agents.smuggler import Smuggler, full_cost
+from routesim.scenario import ORGANISATIONS
+
+if TYPE_CHECKING:
+    from routesim.agents.migrant import Migrant
+    from routesim.model import RouteModel
+
+LEARNING_RATE = 0.05  # weight of one trip's outcome in the leg's interception pressure
+
+
+class Market:
+    def __init__(self, model: RouteModel, pressure: np.ndarray) -> None:
+        self.model = model
+        n = model.network.n_legs
+        self.by_leg: list[list[Smuggler]] = [[] for _ in range(n)]
+        self.active: list[Smuggler] = []
+        self.unmet = np.zeros(n)  # people turned away today
+        self.full = np.zeros(n, dtype=bool)  # a trip left full today
+        self.pressure = pressure.astype(float).copy()
+
+    def enter(self, leg: int, organisation: str | None = None) -> Smuggler:
+        if organisation is None:
+            mix = self.model.organisation_mix[leg]
+            organisation = ORGANISATIONS[int(self.model.rng.choice(len(ORGANISATIONS), p=mix))]
+        smuggler = Smuggler(self.model, leg, organisation)
+        self.by_leg[leg].append(smuggler)
+        self.active.append(smuggler)
+        return smuggler
+
+    def withdraw(self, smuggler: Smuggler) -> None:
+        self.by_leg[smuggler.leg].remove(smuggler)
+        self.active.remove(smuggler)
+
+    def quote(self) -> np.ndarray:
+        """Lowest fee with a free seat on each leg (NaN where no trip is open)."""
+        fees = np.full(len(self.by_leg), np.nan)
+        for s in self.active:
+            if s.seats_left > 0 and not s.fee >= fees[s.leg]:
+                fees[s.leg] = s.fee
+        return fees
+
+    def book(self, migrant: Migrant, leg: int, on_credit: bool) -> bool:
+        best: Smuggler | None = None
+        for s in self.by_leg[leg]:
+            if (
+                s.seats_left > 0
+                and (not on_credit or s.org.offers_credit)
+                and (best is None or s.fee < best.fee)
+            ):
+                best = s
+        if best is None:
+            return False
+        best.accept(migrant, on_credit)
+        return True
+
+    def learn(self, leg: int, intercepted: bool, detection: float) -> None:
+        """Update the leg's interception pressure from one trip (scaled by how visible it was)."""
+        observed = float(intercepted) / max(detection, 0.05)
+        self.pressure[leg] += LEARNING_RATE * (min(observed, 2.0) - self.pressure[leg])
+
+    def step(self) -> None:
+        """Entry on legs that were busy yesterday; then smugglers depart or leave."""
+        model = self.model
+        params = model.params.smugglers
+        heard_fee = model.info.perceived_fee()
+        for leg in np.flatnonzero((self.unmet > 0) | self.full):
+            cost = full_cost(
+                model,
+                leg,
+                params.organisations["small_network"],
+                params.death_aversion_eur,
+                fill=0.8,
+            )[0]
+            margin = 1.0 - cost * (1 + params.markup_bounds[0]) / heard_fee[leg]
+            if model.rng.random() < params.entry_rate * margin:
+                self.enter(int(leg))
+        self.unmet[:] = 0.0
+        self.full[:] = False
+        for smuggler in list(self.active):
+            smuggler.step()

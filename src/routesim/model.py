@@ -1,0 +1,559 @@
+"""RouteModel: builds the world from a scenario and runs its days in one fixed order.
+
+A day (`step`): policies due today take effect; new migrants appear at origins; authorities issue
+visas; smugglers depart full or overdue trips, leave, or enter; migrants whose wake-up day is today
+decide; trips that end today resolve their hazards; news of today's outcomes starts travelling;
+data is collected. Migrants with nothing to decide sleep on a day calendar (a dict of day -> agents)
+rather than on Mesa's event list: wake-ups must happen inside the day's order above, and a list
+append is far cheaper than a heap event per agent, so a day costs what its decisions cost.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections import defaultdict
+from collections.abc import Sequence
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+import mesa
+import numpy as np
+from tqdm.auto import tqdm
+
+from routesim.agents.armed_group import ArmedGroup
+from routesim.agents.authority import Authority
+from routesim.agents.migrant import RISK_CLASS_SHARES, RISK_CLASSES, Migrant
+from routesim.information import SELF, SMUGGLED, Information
+from routesim.ledger import Ledger
+from routesim.market import Market
+from routesim.network import RouteNetwork
+from routesim.outcomes import (
+    ARRIVED,
+    EXTRA_METRICS,
+    IN_TRANSIT,
+    METRICS,
+    WAITING,
+    Outcomes,
+    RunResult,
+)
+from routesim.scenario import Policy, Scenario, ScenarioError, apply_override
+from routesim.trips import Trips
+
+NO_GROUP = -1
+try:
+    __version__ = version("routesim")
+except PackageNotFoundError:  # running from a source tree
+    __version__ = "0+unknown"
+
+
+class Calendar:
+    """Agents to wake, by day. Insertion order is kept, so runs are reproducible."""
+
+    def __init__(self) -> None:
+        self._days: dict[int, list[Any]] = defaultdict(list)
+
+    def add(self, day: int, agent: Any) -> None:
+        self._days[day].append(agent)
+
+    def pop(self, day: int) -> list[Any]:
+        return self._days.pop(day, [])
+
+
+def _read_metric(model: RouteModel, name: str) -> float:
+    return model.today[name]
+
+
+class RouteModel(mesa.Model):
+    """The route world for one scenario and seed. `run_model()` runs warm-up and `days`."""
+
+    def __init__(self, scenario: Scenario, network: RouteNetwork | None = None) -> None:
+        super().__init__(rng=scenario.seed)
+        self.params = scenario
+        self.scale = scenario.scale
+        self.network = net = network or RouteNetwork.load(scenario.network.data_dir)
+        self.day = -scenario.warmup_days
+        self._read_network(net)
+        self._policies = self._check_policies(scenario.policies)
+        self.outcomes = Outcomes(net.legs, self.scale)
+        self.ledger = Ledger()
+        self.calendar = Calendar()
+        self.trips = Trips(self)
+        self.authorities = {
+            row.iso3: Authority(
+                self, row.iso3, int(row.detention_days), frozenset(row.visa_free_for.split())
+            )
+            for row in net.countries.itertuples()
+        }
+        self.armed_groups: dict[str, ArmedGroup] = {}
+        for row in net.armed_groups.itertuples():
+            leg = net.leg_index[(row.leg_from, row.leg_to)]
+            self._give_leg(leg, row.group, row.control, row.right_of_way_eur)
+        self._visa_holder: dict[str, Authority] = {}
+        efficiency = np.array(
+            [scenario.authorities.interception_efficiency[m] for m in self.leg_mode]
+        )
+        self.info = Information(
+            net.n_legs,
+            scenario.migrants.info_delay_days,
+            scenario.migrants.info_memory_days,
+            prior_death=np.repeat(self._hazard[:, None], 2, axis=1),
+            # People expect smugglers to get past some patrols (bribes, knowing the coast).
+            prior_intercept=np.stack(
+                [
+                    self.enforcement * efficiency,
+                    self.enforcement
+                    * efficiency
+                    * (1 - 0.6 * self.corruption * scenario.authorities.bribe_efficacy),
+                ],
+                axis=1,
+            ),
+            prior_abuse=np.repeat(
+                (self.armed_control * scenario.armed_groups.kidnap_rate)[:, None], 2, axis=1
+            ),
+            prior_fee=self._prior_fee(net),
+        )
+        self.market = Market(self, pressure=self.enforcement * efficiency)
+        self.datacollector = mesa.DataCollector(
+            model_reporters={
+                name: functools.partial(_read_metric, name=name) for name in METRICS + EXTRA_METRICS
+            }
+        )
+        self.today: dict[str, float] = {}
+        self._apply_due_policies()
+        for leg in np.flatnonzero(self.offers_smuggled):
+            for _ in range(scenario.smugglers.initial_per_leg):
+                self.market.enter(int(leg))
+
+    # --- building the world -------------------------------------------------------------------
+
+    def _read_network(self, net: RouteNetwork) -> None:
+        legs, locs = net.legs, net.locations
+        self.leg_src: list[int] = legs["src"].tolist()
+        self.leg_dst: list[int] = legs["dst"].tolist()
+        self.leg_mode: list[str] = legs["mode"].tolist()
+        self.leg_route: list[str] = legs["route"].tolist()
+        self.leg_days: list[int] = [max(1, round(d)) for d in legs["days"]]
+        self.leg_smuggler_cost: list[float] = legs["smuggler_cost_eur"].tolist()
+        self.leg_self_cost: np.ndarray = legs["self_cost_eur"].to_numpy()
+        self.leg_needed: np.ndarray = legs["smuggler_needed"].to_numpy()
+        self.leg_from_country: list[str] = legs["from_country"].tolist()
+        self.leg_to_country: list[str] = legs["to_country"].tolist()
+        self._hazard = legs["base_hazard"].to_numpy()
+        self._sar_base = legs["search_and_rescue"].to_numpy()
+        self.wage: list[float] = locs["wage_eur_day"].tolist()
+        self.is_destination: list[bool] = (locs["kind"] == "destination").tolist()
+        self.is_gold_mine: list[bool] = (locs["kind"] == "gold_mine").tolist()
+        is_air = (legs["mode"] == "air").to_numpy()
+        ecowas_free = (legs["ecowas"] == 1).to_numpy() & (self.leg_needed == 0)
+        self.offers_self = is_air | (self.leg_needed < 1)
+        self.offers_smuggled = ~ecowas_free
+        # Leg conditions: what the policy timeline may change.
+        corruption = dict(zip(net.countries["iso3"], net.countries["corruption"], strict=True))
+        self.enforcement = legs["enforcement"].to_numpy().copy()
+        self.search_and_rescue = self._sar_base.copy()
+        self.corruption = legs["from_country"].map(corruption).to_numpy(dtype=float)
+        self.armed_control = np.zeros(net.n_legs)
+        self.armed_owner = np.full(net.n_legs, NO_GROUP)
+        self.right_of_way = np.zeros(net.n_legs)
+        self.visa_free = np.ones(net.n_legs, dtype=bool)
+        mix = net.countries.set_index("iso3")[["share_structured", "share_small_network"]]
+        structured = legs["from_country"].map(mix["share_structured"]).to_numpy(dtype=float)
+        small = legs["from_country"].map(mix["share_small_network"]).to_numpy(dtype=float)
+        self.organisation_mix = np.stack(
+            [np.clip(1 - structured - small, 0, 1), small, structured], axis=1
+        )
+        self.organisation_mix /= self.organisation_mix.sum(axis=1, keepdims=True)
+        origins = net.origins
+        self._origin_node = [net.index[n] for n in origins["location"]]
+        self._origin_nationality = [self._country_of(n) for n in origins["location"]]
+        self._origin_rate = (
+            origins["people_per_year"].to_numpy()
+            / 365.0
+            * self.params.migrants.people_per_year
+            / self.scale
+        )
+        self._origin_cash = origins["cash_median_eur"].to_numpy()
+        self._origin_female = origins["female_share"].to_numpy()
+        self._origin_minor = origins["minor_share"].to_numpy()
+
+    def _country_of(self, location: str) -> str:
+        return str(self.network.locations["country"].iloc[self.network.index[location]])
+
+    @staticmethod
+    def _prior_fee(net: RouteNetwork) -> np.ndarray:
+        """Reputation of a leg's price before anyone is heard from: the reported midpoint."""
+        legs = net.legs
+        mid = (legs["fee_low_eur"] + legs["fee_high_eur"]) / 2
+        return mid.fillna(legs["smuggler_cost_eur"] * 2).to_numpy()
+
+    def _give_leg(self, leg: int, group_name: str, control: float, right_of_way: float) -> None:
+        group = self.armed_groups.get(group_name)
+        if group is None:
+            group = self.armed_groups[group_name] = ArmedGroup(self, group_name)
+        self.armed_owner[leg] = list(self.armed_groups).index(group_name)
+        self.armed_control[leg] = control
+        self.right_of_way[leg] = right_of_way
+        self._group_list = list(self.armed_groups.values())
+        self._refresh_group_at_node()
+
+    def _refresh_group_at_node(self) -> None:
+        best: dict[int, tuple[float, int]] = {}
+        for leg in np.flatnonzero(self.armed_owner >= 0):
+            control = float(self.armed_control[leg])
+            for node in (self.leg_src[leg], self.leg_dst[leg]):
+                if control > 0 and control > best.get(node, (0.0, NO_GROUP))[0]:
+                    best[node] = (control, int(self.armed_owner[leg]))
+        self._group_at_node = {node: g for node, (_, g) in best.items()}
+
+    # --- policies -------------------------------------------------------------------------------
+
+    def _check_policies(self, policies: list[Policy]) -> list[tuple[int, int, Policy]]:
+        """Resolve every policy against the network now, so a bad name fails before the run."""
+        src = self.params.source
+        due = []
+        for i, policy in enumerate(policies):
+            try:
+                if policy.where is not None:
+                    self.network.select(policy.where, source=src)
+                if policy.legal_pathways is not None:
+                    lp = policy.legal_pathways
+                    countries = set(self.network.countries["iso3"])
+                    if lp.origin not in countries:
+                        raise ScenarioError(
+                            src, "legal_pathways.origin", f"unknown country {lp.origin!r}"
+                        )
+                    node = self.network.require_location(
+                        lp.destination, src, "legal_pathways.destination"
+                    )
+                    if not self.is_destination[node]:
+                        raise ScenarioError(
+                            src,
+                            "legal_pathways.destination",
+                            f"{lp.destination!r} is not a destination",
+                        )
+            except ScenarioError as err:
+                raise ScenarioError(err.source, f"policies.{i}.{err.key}", err.message) from None
+            effective = policy.day if policy.day > 0 else -self.params.warmup_days
+            due.append((effective, i, policy))
+        return sorted(due, key=lambda d: (d[0], d[1]))
+
+    def _apply_due_policies(self) -> None:
+        while self._policies and self._policies[0][0] <= self.day:
+            _, _, policy = self._policies.pop(0)
+            self.apply_policy(policy)
+
+    def apply_policy(self, policy: Policy) -> None:
+        """Put one timeline entry into force (later entries win where they overlap)."""
+        if policy.where is not None:
+            legs = self.network.select(policy.where, source=self.params.source)
+            for key, value in policy.leg_actions.items():
+                if key == "armed_control":
+                    for leg in legs:
+                        owner = int(self.armed_owner[leg])
+                        name = policy.armed_group or (
+                            self._group_list[owner].name
+                            if owner >= 0
+                            else f"armed_groups_{self.leg_from_country[leg]}"
+                        )
+                        row = self.right_of_way[leg] or self.params.armed_groups.right_of_way_eur
+                        self._give_leg(int(leg), name, float(value), row)
+                else:
+                    getattr(self, key)[legs] = value
+        if policy.legal_pathways is not None:
+            lp = policy.legal_pathways
+            dest = self.network.index[lp.destination]
+            holder = self.authorities[self._country_of(lp.destination)]
+            holder.open_quota(lp.origin, lp.quota_per_year, dest)
+            self._visa_holder[lp.origin] = holder
+            if lp.quota_per_year == 0:
+                queue = holder.quotas[lp.origin].queue
+                for m in queue:
+                    self.calendar.add(self.day + 1, m)
+                queue.clear()
+
+    # --- what agents ask of the world ------------------------------------------------------------
+
+    def authority_of(self, leg: int) -> Authority:
+        return self.authorities[self.leg_from_country[leg]]
+
+    def armed_group_on(self, leg: int) -> ArmedGroup | None:
+        owner = self.armed_owner[leg]
+        if owner < 0 or self.armed_control[leg] <= 0:
+            return None
+        return self._group_list[owner]
+
+    def armed_group_at(self, node: int) -> ArmedGroup | None:
+        g = self._group_at_node.get(node)
+        return None if g is None else self._group_list[g]
+
+    def hazard_now(self, leg: int) -> float:
+        """Per-person death risk of a standard trip, given today's search and rescue."""
+        base = self._hazard[leg]
+        if self.leg_mode[leg] != "sea":
+            return float(base)
+        unrescued = (1 - self.search_and_rescue[leg]) / max(0.05, 1 - self._sar_base[leg])
+        return float(base * unrescued)
+
+    def bribe_leak(self, leg: int, access: float) -> float:
+        """Share of enforcement a smuggler's bribes neutralise on a leg."""
+        return float(self.corruption[leg] * self.params.authorities.bribe_efficacy * access)
+
+    def bribe_per_person(self, leg: int) -> float:
+        return float(
+            self.corruption[leg]
+            * self.enforcement[leg]
+            * self.params.authorities.bribe_eur_per_person
+        )
+
+    def right_of_way_per_person(self, leg: int) -> float:
+        return (
+            float(self.armed_control[leg] * self.right_of_way[leg])
+            if self.armed_owner[leg] >= 0
+            else 0.0
+        )
+
+    def side_business_eur(self, leg: int) -> float:
+        """Tramadol carried on the same vehicles, Niger -> Libya (UNODC 2023)."""
+        if self.leg_from_country[leg] == "NER" and self.leg_to_country[leg] == "LBY":
+            return self.params.smugglers.tramadol_eur_per_trip
+        return 0.0
+
+    def can_go_alone(self, leg: int, migrant: Migrant) -> bool:
+        if self.leg_mode[leg] == "air" and not (
+            self.visa_free[leg]
+            and migrant.nationality in self.authorities[self.leg_to_country[leg]].visa_free_for
+        ):
+            return False
+        return migrant.skill >= self.leg_needed[leg]  # skill: the means to cross alone
+
+    @property
+    def legal_ticket_eur(self) -> float:
+        return self.params.migrants.legal_ticket_eur
+
+    def legal_wait_days(self, migrant: Migrant) -> float | None:
+        if migrant.node != migrant.origin:
+            return None
+        holder = self._visa_holder.get(migrant.nationality)
+        return None if holder is None else holder.expected_wait(migrant.nationality)
+
+    def apply_for_visa(self, migrant: Migrant) -> None:
+        self._visa_holder[migrant.nationality].quotas[migrant.nationality].queue.append(migrant)
+        migrant.set_state(WAITING)
+
+    def grant_visa(self, migrant: Migrant, destination: int) -> None:
+        out = self.outcomes
+        self.ledger.pay(
+            migrant,
+            self.ledger.outside["suppliers"],
+            min(migrant.cash, self.legal_ticket_eur) * self.scale,
+            "transport",
+        )
+        if not migrant.travelled:
+            migrant.travelled = True
+            out.add("ever_travelled")
+        migrant.node = destination
+        out.add("arrived_legal")
+        migrant.finish(ARRIVED)
+
+    def menu(self, node: int, risk_class: int) -> list[tuple[int, int, float, float]]:
+        """Today's options at a location for one risk class: (leg, channel, cost, price)."""
+        key = node * len(RISK_CLASSES) + risk_class
+        options = self._menus.get(key)
+        if options is None:
+            options = []
+            total, price, onward = self._total, self._price, self._onward[risk_class]
+            for leg in self.network.out_legs[node]:
+                ahead = onward[self.leg_dst[leg]]
+                if not math.isfinite(ahead):
+                    continue
+                if self.offers_self[leg]:
+                    options.append(
+                        (
+                            int(leg),
+                            SELF,
+                            float(total[risk_class, leg, SELF] + ahead),
+                            float(price[leg, SELF]),
+                        )
+                    )
+                if self.offers_smuggled[leg]:
+                    options.append(
+                        (
+                            int(leg),
+                            SMUGGLED,
+                            float(total[risk_class, leg, SMUGGLED] + ahead),
+                            float(price[leg, SMUGGLED]),
+                        )
+                    )
+            self._menus[key] = options
+        return options
+
+    # --- the day --------------------------------------------------------------------------------
+
+    def _plan(self) -> None:
+        """Once a day: perceived cost of each leg and of the cheapest way on to Europe."""
+        mp = self.params.migrants
+        risks = self.info.perceived_risks()
+        quote = self.market.quote()
+        fee = np.where(np.isnan(quote), self.info.perceived_fee(), quote)
+        price = np.stack([self.leg_self_cost, fee], axis=1)
+        # Expected cost of getting across: each attempt costs the price, the time and the risks;
+        # an interception sends people back to try again, so a leg stopped with chance p takes
+        # 1 / (1 - p) attempts on average.
+        caught = np.minimum(risks[:, :, 1], 0.98)
+        weights = np.array([mp.value_of_life_eur, mp.interception_cost_eur, mp.abuse_cost_eur])
+        risk_cost = risks @ weights
+        base = price + mp.value_of_time_eur_per_day * np.asarray(self.leg_days)[:, None]
+        multipliers = RISK_CLASSES * mp.risk_aversion
+        total = (base[None] + multipliers[:, None, None] * risk_cost[None]) / (1 - caught[None])
+        alone = np.where(self.offers_self, total[:, :, SELF], np.inf)
+        smuggled = np.where(self.offers_smuggled, total[:, :, SMUGGLED], np.inf)
+        needed = self.leg_needed
+        cheapest = np.minimum(alone, smuggled)
+        with np.errstate(invalid="ignore"):  # inf * 0 where a leg has no smuggler option
+            expected = np.where(needed > 0, needed * smuggled + (1 - needed) * cheapest, cheapest)
+        self._onward = self.network.cost_to_destination(expected)
+        self._total, self._price = total, price
+        self._menus: dict[int, list[tuple[int, int, float, float]]] = {}
+
+    def _spawn(self) -> None:
+        rng = self.rng
+        for k, rate in enumerate(self._origin_rate):
+            n = int(rng.poisson(rate))
+            if n == 0:
+                continue
+            cash = rng.lognormal(math.log(self._origin_cash[k]), 0.6, n)
+            female = rng.random(n) < self._origin_female[k]
+            minor = rng.random(n) < self._origin_minor[k]
+            risk = rng.choice(len(RISK_CLASSES), size=n, p=RISK_CLASS_SHARES)
+            skill = rng.random(n)
+            node, nationality = self._origin_node[k], self._origin_nationality[k]
+            for i in range(n):
+                m = Migrant(
+                    self,
+                    node,
+                    nationality,
+                    float(cash[i]),
+                    bool(female[i]),
+                    bool(minor[i]),
+                    int(risk[i]),
+                    float(skill[i]),
+                )
+                self.calendar.add(self.day, m)
+            self.outcomes.add("departed", n)
+
+    def step(self) -> None:
+        if self.day == 0:
+            self._end_warmup()
+        self._apply_due_policies()
+        self._spawn()
+        for authority in self.authorities.values():
+            authority.step()
+        self.market.step()
+        self._plan()
+        for agent in self.calendar.pop(self.day):
+            agent.wake()
+        self.trips.resolve_today()
+        self.info.advance()
+        if self.day >= 0:
+            self.today = {"day": self.day, **self.outcomes.metrics(self.ledger.flows)}
+            self.datacollector.collect(self)
+        self.day += 1
+
+    def _end_warmup(self) -> None:
+        """Start the books of the run proper; people on their way are carried in."""
+        out = self.outcomes
+        out.reset()
+        self.ledger.reset_flows()
+        for m in self.agents_by_type.get(Migrant, ()):
+            if m.state in IN_TRANSIT:
+                if m.travelled:
+                    out.add("ever_travelled")
+                if m.smuggled:
+                    out.add("ever_smuggled")
+
+    def run_model(self, progress: Any = None) -> None:
+        """Run the warm-up and the scenario's days; `progress` is called once per day if given."""
+        while self.day < self.params.days:
+            self.step()
+            if progress is not None:
+                progress()
+
+    # --- checks ---------------------------------------------------------------------------------
+
+    def conservation_errors(self) -> list[str]:
+        """Every person in exactly one state; every euro held by someone. Empty when all holds."""
+        errors = []
+        counted: dict[str, float] = defaultdict(float)
+        holdings = 0.0
+        for agent in self.agents:
+            if isinstance(agent, Migrant):
+                counted[agent.state] += self.scale
+            holdings += agent.holdings()  # type: ignore[attr-defined]
+        for state, people in self.outcomes.in_state.items():
+            if abs(counted[state] - people) > 1e-9:
+                errors.append(f"state {state}: counters say {people}, agents say {counted[state]}")
+        if self.day > 0:
+            m = self.outcomes.metrics(self.ledger.flows)
+            ended = m["arrived"] + m["dead"] + m["returned_home"] + m["in_transit"]
+            if abs(m["departed"] - ended) > 1e-9:
+                errors.append(
+                    f"departed {m['departed']} != arrived + dead + returned + in transit {ended}"
+                )
+        holdings += sum(a.holdings() for a in self.ledger.outside.values())
+        if abs(holdings - self.ledger.endowed) > 1e-6 * max(1.0, self.ledger.endowed):
+            errors.append(f"money: held {holdings:.2f} != endowed {self.ledger.endowed:.2f}")
+        if any(a.cash < -1e-9 for a in self.agents_by_type.get(Migrant, ())):
+            errors.append("a migrant holds negative cash")
+        return errors
+
+
+def run(
+    scenario: Scenario | str | Path,
+    seed: int | None = None,
+    days: int | None = None,
+    scale: int | None = None,
+    overrides: Sequence[str] = (),
+    progress: bool = False,
+) -> RunResult:
+    """Run one scenario (a `Scenario` or a YAML path) and return its summary, daily and leg tables.
+
+    `seed`, `days` and `scale` replace the scenario's own; `overrides` are `PATH=VALUE` strings as
+    on the command line. `progress=True` shows a progress bar on a terminal.
+    """
+    if isinstance(scenario, Scenario):
+        if overrides:
+            data = scenario.model_dump(mode="python")
+            for item in overrides:
+                apply_override(data, item, source=scenario.source)
+            scenario = Scenario.from_dict(data, source=scenario.source)
+    else:
+        scenario = Scenario.load(scenario, overrides)
+    changes = {k: v for k, v in (("seed", seed), ("days", days), ("scale", scale)) if v is not None}
+    if changes:
+        scenario = scenario.with_updates(**changes)
+    model = RouteModel(scenario)
+    total = scenario.warmup_days + scenario.days
+    with tqdm(
+        total=total,
+        unit="day",
+        disable=not progress,
+        leave=False,
+        desc=scenario.name,
+        mininterval=0.5,
+    ) as bar:
+        model.run_model(progress=bar.update)
+    daily = model.datacollector.get_model_vars_dataframe().reset_index(drop=True)
+    daily.insert(0, "day", np.arange(len(daily)))
+    summary = {
+        "scenario": scenario.name,
+        "seed": scenario.seed,
+        "config_hash": scenario.config_hash(),
+        "routesim_version": __version__,
+        "days": scenario.days,
+        "warmup_days": scenario.warmup_days,
+        "scale": scenario.scale,
+        "metrics": {k: float(v) for k, v in model.outcomes.metrics(model.ledger.flows).items()},
+    }
+    return RunResult(summary, daily, model.outcomes.legs_table())

@@ -1,0 +1,281 @@
+"""The route network: locations and legs from human-editable CSVs, and path costs over them.
+
+The CSVs in `routesim/data/` cite a source on every row; a scenario may point at a folder with the
+user's own copies (`network: {data_dir: ...}`). The network itself never changes during a run: what
+policies change (enforcement, rescue, armed control, visas) lives in the model's leg conditions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import dijkstra
+
+from routesim.scenario import ScenarioError, Where
+
+MODES = ("road", "desert", "sea", "air")
+ROUTES = ("central", "western", "atlantic", "none")
+KINDS = ("origin", "hub", "gold_mine", "coast", "destination")
+
+COLUMNS: dict[str, dict[str, type]] = {
+    "locations.csv": {
+        "name": str,
+        "country": str,
+        "lat": float,
+        "lon": float,
+        "kind": str,
+        "state_control": float,
+        "wage_eur_day": float,
+        "source": str,
+    },
+    "legs.csv": {
+        "from": str,
+        "to": str,
+        "mode": str,
+        "route": str,
+        "days": float,
+        "distance_km": float,
+        "ecowas": int,
+        "base_hazard": float,
+        "smuggler_needed": float,
+        "smuggler_cost_eur": float,
+        "self_cost_eur": float,
+        "fee_low_eur": float,
+        "fee_high_eur": float,
+        "enforcement": float,
+        "search_and_rescue": float,
+        "source": str,
+    },
+    "origins.csv": {
+        "location": str,
+        "people_per_year": float,
+        "cash_median_eur": float,
+        "female_share": float,
+        "minor_share": float,
+        "source": str,
+    },
+    "countries.csv": {
+        "iso3": str,
+        "name": str,
+        "corruption": float,
+        "detention_days": float,
+        "visa_free_for": str,
+        "share_structured": float,
+        "share_small_network": float,
+        "source": str,
+    },
+    "armed_groups.csv": {
+        "group": str,
+        "leg_from": str,
+        "leg_to": str,
+        "control": float,
+        "right_of_way_eur": float,
+        "source": str,
+    },
+}
+SIGNED = {"lat", "lon"}
+OPTIONAL_BLANK = {"fee_low_eur", "fee_high_eur", "visa_free_for"}
+SHARES = {
+    "state_control",
+    "base_hazard",
+    "smuggler_needed",
+    "enforcement",
+    "search_and_rescue",
+    "female_share",
+    "minor_share",
+    "corruption",
+    "control",
+    "share_structured",
+    "share_small_network",
+}
+
+
+class NetworkError(ScenarioError):
+    """A problem in a network CSV, naming the file, the row or column, and what is allowed."""
+
+
+def _read_csv(folder: Path, name: str) -> pd.DataFrame:
+    path = folder / name
+    try:
+        df = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
+    except FileNotFoundError:
+        raise NetworkError(path, "", "file not found") from None
+    except (pd.errors.ParserError, UnicodeDecodeError) as err:
+        raise NetworkError(path, "", f"malformed CSV ({str(err).splitlines()[0]})") from None
+    df.columns = [c.strip() for c in df.columns]
+    spec = COLUMNS[name]
+    missing = [c for c in spec if c not in df.columns]
+    if missing:
+        raise NetworkError(path, missing[0], f"missing column (required: {', '.join(spec)})")
+    for col, kind in spec.items():
+        if kind is str:
+            df[col] = df[col].str.strip()
+            continue
+        raw = df[col].str.strip()
+        blank = raw == ""
+        if blank.any() and col not in OPTIONAL_BLANK:
+            row = int(np.flatnonzero(blank)[0]) + 2
+            raise NetworkError(path, f"row {row}, {col}", "value missing")
+        values = pd.to_numeric(raw.where(~blank), errors="coerce")
+        bad = values.isna() & ~blank
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0]) + 2
+            raise NetworkError(path, f"row {row}, {col}", f"not a number: {raw[bad].iloc[0]!r}")
+        low_ok = (values >= 0) | blank | (col in SIGNED)
+        high_ok = (values <= 1) | blank | (col not in SHARES)
+        if not (low_ok & high_ok).all():
+            row = int(np.flatnonzero(~(low_ok & high_ok))[0]) + 2
+            allowed = "0..1" if col in SHARES else ">= 0"
+            raise NetworkError(path, f"row {row}, {col}", f"out of range (allowed {allowed})")
+        df[col] = values.astype(kind) if kind is int else values.astype(float)
+    return df
+
+
+def _check_in(df: pd.DataFrame, path: Path, col: str, allowed: tuple[str, ...] | set[str]) -> None:
+    bad = ~df[col].isin(list(allowed))
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0]) + 2
+        shown = ", ".join(sorted(allowed)) if len(allowed) <= 12 else "see locations.csv"
+        raise NetworkError(
+            path, f"row {row}, {col}", f"unknown value {df[col][bad].iloc[0]!r} (allowed: {shown})"
+        )
+
+
+@dataclass(frozen=True, eq=False)
+class RouteNetwork:
+    """Locations, legs and the tables that describe who starts where and who controls what."""
+
+    locations: pd.DataFrame
+    legs: pd.DataFrame
+    origins: pd.DataFrame
+    countries: pd.DataFrame
+    armed_groups: pd.DataFrame
+    folder: Path
+    index: dict[str, int] = field(init=False)
+    leg_index: dict[tuple[str, str], int] = field(init=False)
+    out_legs: list[np.ndarray] = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "index", {n: i for i, n in enumerate(self.locations["name"])})
+        object.__setattr__(
+            self,
+            "leg_index",
+            {
+                (f, t): i
+                for i, (f, t) in enumerate(zip(self.legs["from"], self.legs["to"], strict=True))
+            },
+        )
+        src = self.legs["src"].to_numpy()
+        out = [np.flatnonzero(src == i) for i in range(len(self.locations))]
+        object.__setattr__(self, "out_legs", out)
+
+    @property
+    def n_locations(self) -> int:
+        return len(self.locations)
+
+    @property
+    def n_legs(self) -> int:
+        return len(self.legs)
+
+    @classmethod
+    def load(cls, data_dir: str | Path | None = None) -> RouteNetwork:
+        """Read and check the five CSVs (the packaged ones when `data_dir` is None)."""
+        folder = Path(data_dir) if data_dir else Path(str(resources.files("routesim") / "data"))
+        locs = _read_csv(folder, "locations.csv")
+        legs = _read_csv(folder, "legs.csv")
+        origins = _read_csv(folder, "origins.csv")
+        countries = _read_csv(folder, "countries.csv")
+        groups = _read_csv(folder, "armed_groups.csv")
+        if locs["name"].duplicated().any():
+            dup = locs["name"][locs["name"].duplicated()].iloc[0]
+            raise NetworkError(folder / "locations.csv", "name", f"duplicate location {dup!r}")
+        _check_in(locs, folder / "locations.csv", "kind", KINDS)
+        _check_in(locs, folder / "locations.csv", "country", set(countries["iso3"]))
+        names = set(locs["name"])
+        for col in ("from", "to"):
+            _check_in(legs, folder / "legs.csv", col, names)
+        _check_in(legs, folder / "legs.csv", "mode", MODES)
+        _check_in(legs, folder / "legs.csv", "route", ROUTES)
+        _check_in(origins, folder / "origins.csv", "location", names)
+        if legs.duplicated(["from", "to"]).any():
+            row = int(np.flatnonzero(legs.duplicated(["from", "to"]))[0]) + 2
+            raise NetworkError(
+                folder / "legs.csv", f"row {row}, to", "duplicate leg (one row per from -> to)"
+            )
+        legs_known = set(zip(legs["from"], legs["to"], strict=True))
+        for i, (f, t) in enumerate(zip(groups["leg_from"], groups["leg_to"], strict=True)):
+            if (f, t) not in legs_known:
+                raise NetworkError(
+                    folder / "armed_groups.csv",
+                    f"row {i + 2}, leg_from",
+                    f"no leg {f} -> {t} in legs.csv",
+                )
+        index = {n: i for i, n in enumerate(locs["name"])}
+        legs["src"] = legs["from"].map(index).astype(int)
+        legs["dst"] = legs["to"].map(index).astype(int)
+        country = dict(zip(locs["name"], locs["country"], strict=True))
+        legs["from_country"] = legs["from"].map(country)
+        legs["to_country"] = legs["to"].map(country)
+        return cls(locs, legs, origins, countries, groups, folder)
+
+    # --- queries ------------------------------------------------------------------------------
+
+    def select(self, where: Where, source: str = "policy") -> np.ndarray:
+        """Indices of the legs `where` selects; unknown names are errors, not empty selections."""
+        mask = np.ones(self.n_legs, dtype=bool)
+        if where.country is not None:
+            known = set(self.locations["country"])
+            if where.country not in known:
+                raise ScenarioError(
+                    source,
+                    "where.country",
+                    f"unknown country {where.country!r} (known: {', '.join(sorted(known))})",
+                )
+            mask &= (self.legs["from_country"] == where.country).to_numpy()
+        if where.mode is not None:
+            mask &= (self.legs["mode"] == where.mode).to_numpy()
+        if where.location is not None:
+            self.require_location(where.location, source, "where.location")
+            loc = where.location
+            mask &= ((self.legs["from"] == loc) | (self.legs["to"] == loc)).to_numpy()
+        if where.leg is not None:
+            f, t = where.leg
+            self.require_location(f, source, "where.leg")
+            self.require_location(t, source, "where.leg")
+            if (f, t) not in self.leg_index:
+                raise ScenarioError(source, "where.leg", f"no leg {f} -> {t} in legs.csv")
+            only = np.zeros(self.n_legs, dtype=bool)
+            only[self.leg_index[(f, t)]] = True
+            mask &= only
+        return np.flatnonzero(mask)
+
+    def require_location(self, name: str, source: str, key: str) -> int:
+        if name not in self.index:
+            raise ScenarioError(source, key, f"unknown location {name!r} (see locations.csv)")
+        return self.index[name]
+
+    def destinations(self) -> np.ndarray:
+        return np.flatnonzero((self.locations["kind"] == "destination").to_numpy())
+
+    def cost_to_destination(self, leg_cost: np.ndarray) -> np.ndarray:
+        """Cheapest cost from every location to any destination, for each row of `leg_cost`.
+
+        `leg_cost` has shape (classes, legs); the result (classes, locations). One Dijkstra per
+        class on the reversed graph from a virtual sink joined to every destination.
+        """
+        n = self.n_locations
+        dests = self.destinations()
+        rows = np.concatenate([self.legs["dst"].to_numpy(), np.full(len(dests), n)])
+        cols = np.concatenate([self.legs["src"].to_numpy(), dests])
+        out = np.empty((leg_cost.shape[0], n))
+        for k, costs in enumerate(leg_cost):
+            # csgraph drops explicit zeros, so every weight is kept strictly positive.
+            weights = np.concatenate([np.maximum(costs, 1e-6), np.full(len(dests), 1e-6)])
+            graph = csr_matrix((weights, (rows, cols)), shape=(n + 1, n + 1))
+            out[k] = dijkstra(graph, directed=True, indices=n)[:n]
+        return out

@@ -1,0 +1,246 @@
+"""Outcomes: the metrics of DESIGN §5, kept as running counters so reporting never scans agents.
+
+Every count is in people (agents x scale). Counters are cumulative from day 0 of the run; people
+still on their way when the warm-up ends are counted as `departed` on day 0.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+# States a person can be in: the first six are "in transit", the last three are final.
+WAITING, TRAVELLING, WORKING, DETAINED, KIDNAPPED, EXPLOITED = (
+    "waiting",
+    "travelling",
+    "working",
+    "detained",
+    "kidnapped",
+    "exploited",
+)
+ARRIVED, DEAD, RETURNED = "arrived", "dead", "returned_home"
+IN_TRANSIT = (WAITING, TRAVELLING, WORKING, DETAINED, KIDNAPPED, EXPLOITED)
+STATES = (*IN_TRANSIT, ARRIVED, DEAD, RETURNED)
+
+METRICS = (
+    "departed",
+    "arrived",
+    "arrived_central",
+    "arrived_western",
+    "arrived_atlantic",
+    "dead",
+    "dead_sea",
+    "dead_desert",
+    "intercepted",
+    "detained",
+    "kidnapped",
+    "trafficked",
+    "returned_home",
+    "in_transit",
+    "smuggler_use_share",
+    "mean_fee_paid_eur",
+    "smuggler_revenue_eur",
+    "armed_group_revenue_eur",
+    "bribes_eur",
+    "ransom_eur",
+    "sea_death_rate",
+    "mean_journey_days",
+    "structured_group_share",
+)
+EXTRA_METRICS = (
+    "arrived_legal",
+    "smuggled_crossings",
+    "self_organised_crossings",
+    "smugglers_active",
+    "smugglers_arrested",
+    "tramadol_revenue_eur",
+    "extortion_eur",
+    "right_of_way_eur",
+)
+LEG_COLUMNS = (
+    "leg_from",
+    "leg_to",
+    "from_country",
+    "to_country",
+    "mode",
+    "route",
+    "departures",
+    "crossings",
+    "smuggled_share",
+    "mean_fee_eur",
+    "median_fee_eur",
+    "deaths",
+    "interceptions",
+)
+ARMED_GROUP_KINDS = ("right_of_way", "protection", "ransom", "extortion")
+
+
+class Outcomes:
+    """Running counters for one run, updated by the agents as things happen."""
+
+    def __init__(self, legs: pd.DataFrame, scale: int) -> None:
+        self.scale = scale
+        self._legs = legs
+        n = len(legs)
+        self.in_state: dict[str, float] = dict.fromkeys(STATES, 0.0)
+        self.count: dict[str, float] = defaultdict(float)
+        self.leg_departures = np.zeros(n)
+        self.leg_smuggled = np.zeros(n)
+        self.leg_crossings = np.zeros(n)
+        self.leg_deaths = np.zeros(n)
+        self.leg_interceptions = np.zeros(n)
+        self.leg_fees: list[list[float]] = [[] for _ in range(n)]  # one fee per agent booking
+        self.smugglers_active = 0
+
+    # --- recording (called by agents) ----------------------------------------------------------
+
+    def move(self, old: str | None, new: str) -> None:
+        """One agent (scale people) changes state."""
+        if old is not None:
+            self.in_state[old] -= self.scale
+        self.in_state[new] += self.scale
+
+    def add(self, name: str, people: float = 1.0) -> None:
+        self.count[name] += people * self.scale
+
+    def departure(self, leg: int, smuggled: bool, fee: float, structured: bool) -> None:
+        self.leg_departures[leg] += self.scale
+        if smuggled:
+            self.leg_smuggled[leg] += self.scale
+            self.leg_fees[leg].append(fee)
+            self.count["smuggled_crossings"] += self.scale
+            self.count["fees_paid_eur"] += fee * self.scale
+            if structured:
+                self.count["structured_crossings"] += self.scale
+        else:
+            self.count["self_organised_crossings"] += self.scale
+
+    def reset(self) -> None:
+        """Start counting the run proper: those on their way now count as departed on day 0."""
+        self.count.clear()
+        self.count["departed"] = sum(self.in_state[s] for s in IN_TRANSIT)
+        for arr in (
+            self.leg_departures,
+            self.leg_smuggled,
+            self.leg_crossings,
+            self.leg_deaths,
+            self.leg_interceptions,
+        ):
+            arr[:] = 0.0
+        self.leg_fees = [[] for _ in range(len(self._legs))]
+
+    # --- reporting --------------------------------------------------------------------------------
+
+    def metrics(self, flows: dict[str, float]) -> dict[str, float]:
+        c = self.count
+        smuggled = c["smuggled_crossings"]
+        out = {
+            "departed": c["departed"],
+            "arrived": c["arrived"],
+            "arrived_central": c["arrived_central"],
+            "arrived_western": c["arrived_western"],
+            "arrived_atlantic": c["arrived_atlantic"],
+            "dead": c["dead"],
+            "dead_sea": c["dead_sea"],
+            "dead_desert": c["dead_desert"],
+            "intercepted": c["intercepted"],
+            "detained": c["detained"],
+            "kidnapped": c["kidnapped"],
+            "trafficked": c["trafficked"],
+            "returned_home": c["returned_home"],
+            "in_transit": sum(self.in_state[s] for s in IN_TRANSIT),
+            "smuggler_use_share": _ratio(c["ever_smuggled"], c["ever_travelled"]),
+            "mean_fee_paid_eur": _ratio(c["fees_paid_eur"], smuggled),
+            "smuggler_revenue_eur": flows.get("fee", 0.0) + flows.get("debt_repayment", 0.0),
+            "armed_group_revenue_eur": sum(flows.get(k, 0.0) for k in ARMED_GROUP_KINDS),
+            "bribes_eur": flows.get("bribe", 0.0),
+            "ransom_eur": flows.get("ransom", 0.0),
+            "sea_death_rate": _ratio(c["dead_sea"], c["sea_departures"]),
+            "mean_journey_days": _ratio(c["journey_days"], c["arrived_counted"]),
+            "structured_group_share": _ratio(c["structured_crossings"], smuggled),
+            "arrived_legal": c["arrived_legal"],
+            "smuggled_crossings": smuggled,
+            "self_organised_crossings": c["self_organised_crossings"],
+            "smugglers_active": float(self.smugglers_active),
+            "smugglers_arrested": c["smugglers_arrested"],
+            "tramadol_revenue_eur": flows.get("tramadol", 0.0),
+            "extortion_eur": flows.get("extortion", 0.0),
+            "right_of_way_eur": flows.get("right_of_way", 0.0),
+        }
+        return out
+
+    def legs_table(self) -> pd.DataFrame:
+        legs = self._legs
+        fees = self.leg_fees
+        return pd.DataFrame(
+            {
+                "leg_from": legs["from"].to_numpy(),
+                "leg_to": legs["to"].to_numpy(),
+                "from_country": legs["from_country"].to_numpy(),
+                "to_country": legs["to_country"].to_numpy(),
+                "mode": legs["mode"].to_numpy(),
+                "route": legs["route"].to_numpy(),
+                "departures": self.leg_departures,
+                "crossings": self.leg_crossings,
+                "smuggled_share": np.divide(
+                    self.leg_smuggled,
+                    self.leg_departures,
+                    out=np.full(len(legs), np.nan),
+                    where=self.leg_departures > 0,
+                ),
+                "mean_fee_eur": [float(np.mean(f)) if f else np.nan for f in fees],
+                "median_fee_eur": [float(np.median(f)) if f else np.nan for f in fees],
+                "deaths": self.leg_deaths,
+                "interceptions": self.leg_interceptions,
+            }
+        )
+
+
+def _ratio(num: float, den: float) -> float:
+    return float(num / den) if den > 0 else 0.0
+
+
+class RunResult:
+    """What one run produced: `.summary` (dict), `.daily` and `.legs` (DataFrames)."""
+
+    def __init__(self, summary: dict, daily: pd.DataFrame, legs: pd.DataFrame) -> None:
+        self.summary, self.daily, self.legs = summary, daily, legs
+
+    @property
+    def metrics(self) -> dict[str, float]:
+        return self.summary["metrics"]
+
+    def save(self, folder: str | Path) -> Path:
+        """Write summary.json, daily.csv and legs.csv; all or nothing (a temp folder is renamed)."""
+        folder = Path(folder)
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+        try:
+            (tmp / "summary.json").write_text(json.dumps(self.summary, indent=2) + "\n")
+            self.daily.to_csv(tmp / "daily.csv", index=False)
+            self.legs.to_csv(tmp / "legs.csv", index=False)
+            if folder.exists():
+                old = folder.with_name(f".{folder.name}.old")
+                shutil.rmtree(old, ignore_errors=True)
+                folder.rename(old)
+                tmp.rename(folder)
+                shutil.rmtree(old, ignore_errors=True)
+            else:
+                tmp.rename(folder)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        return folder
+
+    def __repr__(self) -> str:
+        m = self.metrics
+        return (
+            f"RunResult({self.summary['scenario']!r}, seed={self.summary['seed']}, "
+            f"arrived={m['arrived']:.0f}, dead={m['dead']:.0f})"
+        )

@@ -1,0 +1,435 @@
+"""The scenario: what world to simulate and which policies change it, validated before a run.
+
+A scenario is a YAML file (see README). Files may `extend` another file: mappings merge deeply and
+`policies` are appended, so a policy scenario states only what differs from the baseline. Any scalar
+can be overridden by its dotted path (`policies.libya_coast_guard.enforcement=0.9`).
+Every error names the file, the key path and what is allowed, in one line.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+Share = Annotated[float, Field(ge=0.0, le=1.0)]
+NonNegative = Annotated[float, Field(ge=0.0)]
+Positive = Annotated[float, Field(gt=0.0)]
+Mode = Literal["road", "desert", "sea", "air"]
+ORGANISATIONS = ("individual", "small_network", "structured")
+
+
+class ScenarioError(ValueError):
+    """A user mistake in a scenario: printed as one line, never as a traceback."""
+
+    def __init__(self, source: str | Path, key: str, message: str) -> None:
+        self.source, self.key, self.message = str(source), key, message
+        super().__init__(f"{source}: {key}: {message}" if key else f"{source}: {message}")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --- policies -------------------------------------------------------------------------------
+
+
+class Where(_Strict):
+    """Selects legs: all given criteria must hold (a leg's country is its departure country)."""
+
+    country: str | None = None
+    mode: Mode | None = None
+    leg: tuple[str, str] | None = None
+    location: str | None = None
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> Where:
+        if not any(v is not None for v in (self.country, self.mode, self.leg, self.location)):
+            raise ValueError("give at least one of country, mode, leg, location")
+        return self
+
+
+class LegalPathways(_Strict):
+    """Regular visas for nationals of `origin` (ISO3), issued evenly over the year."""
+
+    origin: str
+    quota_per_year: Annotated[int, Field(ge=0)]
+    destination: str = "Andalusia"
+
+
+class Policy(_Strict):
+    """One entry of the policy timeline; takes effect at the start of `day` (0 = from the start)."""
+
+    id: str | None = None
+    day: Annotated[int, Field(ge=0)] = 0
+    where: Where | None = None
+    enforcement: Share | None = None
+    search_and_rescue: Share | None = None
+    corruption: Share | None = None
+    armed_control: Share | None = None
+    armed_group: str | None = None
+    visa_free: bool | None = None
+    legal_pathways: LegalPathways | None = None
+
+    @model_validator(mode="after")
+    def _coherent(self) -> Policy:
+        leg_actions = (
+            "enforcement",
+            "search_and_rescue",
+            "corruption",
+            "armed_control",
+            "visa_free",
+        )
+        acts = [a for a in leg_actions if getattr(self, a) is not None]
+        if not acts and self.legal_pathways is None:
+            raise ValueError(
+                f"a policy needs an action: one of {', '.join(leg_actions)}, legal_pathways"
+            )
+        if acts and self.where is None:
+            raise ValueError(f"{acts[0]} needs `where` to say which legs it applies to")
+        if self.armed_group is not None and self.armed_control is None:
+            raise ValueError("armed_group goes with armed_control")
+        return self
+
+    @property
+    def leg_actions(self) -> dict[str, float | bool]:
+        keys = ("enforcement", "search_and_rescue", "corruption", "armed_control", "visa_free")
+        return {k: getattr(self, k) for k in keys if getattr(self, k) is not None}
+
+
+# --- behavioural parameters ------------------------------------------------------------------
+
+
+class MigrantParams(_Strict):
+    """How people weigh money, time and risk (EUR). Sources: assumptions, calibrated in issue 5."""
+
+    people_per_year: Positive = 1.0  # multiplier on every origin's yearly flow (origins.csv)
+    risk_aversion: NonNegative = 1.0  # multiplier on the risk terms of the generalised cost
+    value_of_life_eur: NonNegative = 40_000.0
+    value_of_time_eur_per_day: NonNegative = 4.0
+    interception_cost_eur: NonNegative = 400.0
+    abuse_cost_eur: NonNegative = 3_000.0
+    choice_noise_eur: Positive = 350.0  # logit scale: how much choices scatter around the cheapest
+    give_up_cost_eur: NonNegative = 9_000.0  # what turning back costs a person with no failures yet
+    info_delay_days: Annotated[int, Field(ge=0, le=365)] = 14
+    info_memory_days: Annotated[int, Field(ge=1, le=3650)] = 90
+    max_work_days: Annotated[int, Field(ge=1)] = 120
+    retry_days: Annotated[int, Field(ge=1)] = 4
+    female_vulnerability: NonNegative = 3.0  # relative exploitation risk of women
+    minor_vulnerability: NonNegative = 2.0  # relative exploitation risk of children
+    borrow_propensity: Share = 0.5  # share of people short of money who accept travel on credit
+    legal_ticket_eur: NonNegative = 400.0  # flight and visa fees on a legal pathway
+    gold_mine_exploitation: Share = 0.04  # chance a work spell at a gold mine ends in forced labour
+
+
+class Organisation(_Strict):
+    capacity_factor: Positive
+    arrest_evasion: Share
+    exploitation: Share  # chance per vulnerable passenger-leg of being sold or exploited
+    bribe_access: Share  # how far its bribes reach (petty checkpoint vs senior officials)
+    offers_credit: bool
+
+
+class Tactic(_Strict):
+    """A way to run a trip: trades cost and detection against danger (the smuggler picks)."""
+
+    cost_factor: Positive = 1.0
+    detection: NonNegative = 1.0
+    hazard: NonNegative = 1.0
+    load: Positive = 1.0
+    asset_factor: NonNegative = 1.0
+
+
+def _default_organisations() -> dict[str, Organisation]:
+    return {
+        "individual": Organisation(
+            capacity_factor=0.6,
+            arrest_evasion=0.1,
+            exploitation=0.01,
+            bribe_access=0.3,
+            offers_credit=False,
+        ),
+        "small_network": Organisation(
+            capacity_factor=1.0,
+            arrest_evasion=0.45,
+            exploitation=0.03,
+            bribe_access=0.6,
+            offers_credit=False,
+        ),
+        "structured": Organisation(
+            capacity_factor=1.6,
+            arrest_evasion=0.8,
+            exploitation=0.08,
+            bribe_access=1.0,
+            offers_credit=True,
+        ),
+    }
+
+
+def _default_tactics() -> dict[str, dict[str, Tactic]]:
+    return {
+        "sea": {
+            "seaworthy": Tactic(),
+            "overloaded": Tactic(
+                cost_factor=0.75, detection=0.7, hazard=2.5, load=1.4, asset_factor=0.3
+            ),
+        },
+        "desert": {
+            "main_track": Tactic(),
+            "remote_track": Tactic(cost_factor=1.3, detection=0.45, hazard=3.0),
+        },
+        "road": {"road": Tactic()},
+        "air": {"forged_documents": Tactic()},
+    }
+
+
+class SmugglerParams(_Strict):
+    """How smugglers price, load and take risks. Capacities are people per trip."""
+
+    capacity: dict[Mode, Positive] = {"road": 20, "desert": 25, "sea": 60, "air": 10}
+    asset_eur: dict[Mode, NonNegative] = {"road": 4_000, "desert": 15_000, "sea": 20_000, "air": 0}
+    markup_initial: NonNegative = 0.6
+    markup_adaptation: Share = 0.08
+    markup_bounds: tuple[NonNegative, NonNegative] = (0.05, 3.0)
+    max_wait_days: Annotated[int, Field(ge=1)] = 6
+    idle_exit_days: Annotated[int, Field(ge=1)] = 60
+    initial_per_leg: Annotated[int, Field(ge=0)] = 2
+    entry_rate: Share = 0.5  # chance per day that a fully profitable, busy leg draws an entrant
+    arrest_cost_eur: NonNegative = 15_000.0  # what a smuggler prices in for being arrested
+    death_aversion_eur: NonNegative = 3_000.0  # reputation lost per passenger death
+    kidnap_aversion_eur: NonNegative = 1_000.0  # reputation lost per passenger kidnapped
+    tramadol_eur_per_trip: NonNegative = 1_500.0  # side business on Niger - Libya legs (UNODC)
+    organisations: dict[str, Organisation] = Field(default_factory=_default_organisations)
+    tactics: dict[Mode, dict[str, Tactic]] = Field(default_factory=_default_tactics)
+
+    @model_validator(mode="after")
+    def _complete(self) -> SmugglerParams:
+        missing = set(ORGANISATIONS) - set(self.organisations)
+        if missing:
+            raise ValueError(f"organisations must define {', '.join(ORGANISATIONS)}")
+        for mode in ("road", "desert", "sea", "air"):
+            if not self.tactics.get(mode):
+                raise ValueError(f"tactics.{mode} needs at least one tactic")
+        if self.markup_bounds[0] > self.markup_bounds[1]:
+            raise ValueError("markup_bounds must be [low, high] with low <= high")
+        return self
+
+
+class ArmedGroupParams(_Strict):
+    kidnap_rate: Share = 0.04  # per person-crossing at full control without protection
+    protection: Share = 0.85  # how much a paid right-of-way cuts the kidnapping risk
+    ransom_eur: NonNegative = 1_200.0
+    captivity_days: Annotated[int, Field(ge=1)] = 30
+    family_pays: Share = 0.7  # chance a family raises the ransom it is asked for
+    forced_labour_days: Annotated[int, Field(ge=1)] = 90
+    captivity_death_rate: Share = 0.01
+    right_of_way_eur: NonNegative = 50.0  # per person, on legs a policy hands to a group
+    extortion_eur: NonNegative = 400.0  # asked of each detainee held where a group controls
+
+
+class AuthorityParams(_Strict):
+    # Scales every leg's enforcement by mode: 1 means a leg's `enforcement` is the chance that a
+    # standard self-organised crossing is stopped.
+    interception_efficiency: dict[Mode, Share] = {
+        "road": 1.0,
+        "desert": 1.0,
+        "sea": 1.0,
+        "air": 1.0,
+    }
+    arrest_rate: Share = 0.5  # chance an intercepted trip's operator is arrested (before evasion)
+    investigation_rate: Share = 0.03  # chance per trip of an arrest from investigation
+    bribe_eur_per_person: NonNegative = 40.0  # at full enforcement and corruption
+    bribe_efficacy: Share = 0.4
+    exploitation_base: Share = 0.002  # chance of exploitation at a work site without a smuggler
+
+
+class NetworkFiles(_Strict):
+    """Folder holding the network CSVs; the packaged 2021 network when not given."""
+
+    data_dir: str | None = None
+
+
+class Scenario(_Strict):
+    name: str
+    description: str = ""
+    days: Annotated[int, Field(ge=1, le=36_500)] = 365
+    warmup_days: Annotated[int, Field(ge=0, le=3_650)] = 365
+    scale: Annotated[int, Field(ge=1, le=10_000)] = 1
+    seed: int = 0
+    network: NetworkFiles = NetworkFiles()
+    migrants: MigrantParams = MigrantParams()
+    smugglers: SmugglerParams = SmugglerParams()
+    armed_groups: ArmedGroupParams = ArmedGroupParams()
+    authorities: AuthorityParams = AuthorityParams()
+    policies: list[Policy] = []
+
+    source: str = Field(default="<memory>", exclude=True)
+
+    def config_hash(self) -> str:
+        """A short hash of everything that shapes the run (not the file it came from)."""
+        payload = json.dumps(self.model_dump(mode="json"), sort_keys=True)
+        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+    def with_updates(self, **changes: Any) -> Scenario:
+        """A copy with top-level fields changed, validated again."""
+        data = self.model_dump(mode="python")
+        data.update(changes)
+        return Scenario.from_dict(data, source=self.source)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], source: str | Path = "<memory>") -> Scenario:
+        data = dict(data)
+        data.pop("extends", None)
+        data["source"] = str(source)
+        try:
+            return cls.model_validate(data)
+        except ValidationError as err:
+            first = err.errors()[0]
+            key = ".".join(str(p) for p in first["loc"])
+            msg = first["msg"].removeprefix("Value error, ")
+            if first["type"] == "extra_forbidden":
+                msg = f"unknown key (allowed: {_allowed_keys(cls, first['loc'])})"
+            raise ScenarioError(source, key, msg) from None
+
+    @classmethod
+    def load(cls, path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Scenario:
+        """Read a scenario file, follow `extends`, apply `PATH=VALUE` overrides and validate."""
+        path = Path(path)
+        data = _read_with_extends(path, seen=())
+        for item in overrides:
+            apply_override(data, item, source=path)
+        return cls.from_dict(data, source=path)
+
+
+# --- YAML, extends, overrides ----------------------------------------------------------------
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ScenarioError(path, "", "file not found") from None
+    except OSError as err:
+        raise ScenarioError(path, "", f"cannot read file ({err.strerror})") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark else "YAML"
+        problem = getattr(err, "problem", None) or "malformed YAML"
+        raise ScenarioError(path, where, f"malformed YAML: {problem}") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ScenarioError(path, "", "a scenario must be a mapping of keys to values")
+    return data
+
+
+def _read_with_extends(path: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
+    path = path.resolve()
+    if path in seen:
+        raise ScenarioError(path, "extends", "circular extends")
+    data = _read_yaml(path)
+    parent = data.get("extends")
+    data_dir = (
+        data.get("network", {}).get("data_dir") if isinstance(data.get("network"), dict) else None
+    )
+    if isinstance(data_dir, str):
+        data["network"] = {**data["network"], "data_dir": str((path.parent / data_dir).resolve())}
+    if parent is None:
+        return data
+    if not isinstance(parent, str):
+        raise ScenarioError(path, "extends", "must be a file path relative to this file")
+    base = _read_with_extends(path.parent / parent, (*seen, path))
+    return merge(base, {k: v for k, v in data.items() if k != "extends"})
+
+
+def merge(base: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
+    """Deep-merge `child` into `base`: mappings merge, `policies` append, other values replace."""
+    out = copy.deepcopy(base)
+    for key, value in child.items():
+        if key == "policies" and isinstance(value, list) and isinstance(out.get(key), list):
+            out[key] = out[key] + copy.deepcopy(value)
+        elif isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def apply_override(data: dict[str, Any], item: str, source: str | Path = "--set") -> None:
+    """Set one scalar by dotted path; list items are addressed by position or by their `id`."""
+    if "=" not in item:
+        raise ScenarioError("--set", item, "expected PATH=VALUE, e.g. migrants.risk_aversion=2")
+    path, raw = item.split("=", 1)
+    keys = [k for k in path.strip().split(".") if k]
+    if not keys:
+        raise ScenarioError("--set", item, "empty parameter path")
+    try:
+        value = yaml.safe_load(raw)
+    except yaml.YAMLError:
+        value = raw
+    node: Any = data
+    for i, key in enumerate(keys[:-1]):
+        node = _child(node, key, ".".join(keys[: i + 1]), create=True)
+    last = keys[-1]
+    if isinstance(node, list):
+        node[_index(node, last, path)] = value
+    elif isinstance(node, dict):
+        node[last] = value
+    else:
+        raise ScenarioError("--set", path, "cannot set a key inside a scalar")
+
+
+def _child(node: Any, key: str, path: str, create: bool) -> Any:
+    if isinstance(node, list):
+        return node[_index(node, key, path)]
+    if isinstance(node, dict):
+        if key not in node or node[key] is None:
+            if not create:
+                raise ScenarioError("--set", path, "no such key")
+            node[key] = {}
+        return node[key]
+    raise ScenarioError("--set", path, "cannot descend into a scalar")
+
+
+def _index(items: list[Any], key: str, path: str) -> int:
+    if key.lstrip("-").isdigit():
+        idx = int(key)
+        if -len(items) <= idx < len(items):
+            return idx
+        raise ScenarioError("--set", path, f"index out of range (there are {len(items)} entries)")
+    for idx, item in enumerate(items):
+        if isinstance(item, dict) and item.get("id") == key:
+            return idx
+    ids = [str(i.get("id")) for i in items if isinstance(i, dict) and i.get("id")]
+    allowed = ", ".join(ids) if ids else "none have ids"
+    raise ScenarioError("--set", path, f"no entry with id {key!r} (ids: {allowed})")
+
+
+def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> str:
+    """The keys allowed at the place an unknown key was found, to put in the error."""
+    current: Any = model
+    for part in loc[:-1]:
+        if isinstance(part, int) or current is None:
+            continue
+        field = current.model_fields.get(part) if hasattr(current, "model_fields") else None
+        current = _model_in(field.annotation) if field else None
+    if current is None or not hasattr(current, "model_fields"):
+        return "see the README"
+    return ", ".join(k for k in current.model_fields if k != "source")
+
+
+def _model_in(annotation: Any) -> Any:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None

@@ -1,0 +1,158 @@
+"""Trips: people crossing a leg together, and what happens to them on the way.
+
+A trip is a smuggler's convoy or boat, or a self-organised crossing (one agent: at `scale: K`, K
+people in one boat or car). It ends on its arrival day, when its hazards are resolved in order:
+interception (the authority of the departure country), distress (boat or vehicle: a trip-level
+event, so deaths come in groups as they do), armed-group checkpoints, and exploitation on arrival.
+Draws for the passengers of one trip are vectorised.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from routesim.information import SELF, SMUGGLED
+
+if TYPE_CHECKING:
+    from routesim.agents.migrant import Migrant
+    from routesim.agents.smuggler import Smuggler
+    from routesim.model import RouteModel
+
+# Share of the people aboard who die when a boat or vehicle is in distress (assumption). With it a
+# leg's per-person death risk is split into a trip-level distress event and its lethality.
+LETHALITY = {"sea": 0.5, "desert": 0.3}
+
+
+@dataclass(slots=True)
+class Trip:
+    leg: int
+    passengers: list[Migrant]
+    operator: Smuggler | None
+    detection: float  # how visible it is to patrols (tactic, bribes), 1 for a self-organised one
+    hazard: float  # multiplier on the leg's death risk (tactic)
+    protected: bool  # right-of-way paid to the armed group holding the leg
+
+
+class Trips:
+    """Departures and the calendar of trips ending each day."""
+
+    def __init__(self, model: RouteModel) -> None:
+        self.model = model
+        self.ending: dict[int, list[Trip]] = defaultdict(list)
+
+    def depart_alone(self, migrant: Migrant, leg: int) -> None:
+        model = self.model
+        model.ledger.pay(
+            migrant,
+            model.ledger.outside["suppliers"],
+            model.leg_self_cost[leg] * model.scale,
+            "transport",
+        )
+        self._start(Trip(leg, [migrant], None, 1.0, 1.0, False))
+
+    def depart_with(self, smuggler: Smuggler, passengers: list[Migrant]) -> None:
+        model = self.model
+        leak = model.bribe_leak(smuggler.leg, smuggler.org.bribe_access)
+        protected = model.armed_group_on(smuggler.leg) is not None
+        self._start(
+            Trip(
+                smuggler.leg,
+                passengers,
+                smuggler,
+                smuggler.tactic.detection * (1 - leak),
+                smuggler.tactic.hazard,
+                protected,
+            )
+        )
+
+    def _start(self, trip: Trip) -> None:
+        model = self.model
+        out = model.outcomes
+        smuggled = trip.operator is not None
+        structured = smuggled and trip.operator.organisation == "structured"  # type: ignore[union-attr]
+        for m in trip.passengers:
+            m.board(trip.leg, smuggled)
+            out.departure(trip.leg, smuggled, m.fee if smuggled else 0.0, structured)
+        self.ending[model.day + model.leg_days[trip.leg]].append(trip)
+
+    def resolve_today(self) -> None:
+        for trip in self.ending.pop(self.model.day, ()):
+            self.resolve(trip)
+
+    def resolve(self, trip: Trip) -> None:
+        model = self.model
+        rng = model.rng
+        leg = trip.leg
+        mode = model.leg_mode[leg]
+        out = model.outcomes
+        scale = model.scale
+        passengers = trip.passengers
+        n = len(passengers)
+        channel = SMUGGLED if trip.operator is not None else SELF
+        authority = model.authority_of(leg)
+
+        if rng.random() < authority.interception_chance(leg, trip.detection):
+            out.leg_interceptions[leg] += n * scale
+            out.add("intercepted", n)
+            model.info.record(leg, channel, n * scale, intercepted=n * scale)
+            for m in passengers:
+                authority.intercept(m, leg)
+            if trip.operator is not None:
+                trip.operator.after_trip(True, trip.detection)
+            return
+
+        p_death = min(1.0, model.hazard_now(leg) * trip.hazard)
+        if mode in LETHALITY:
+            distress = min(1.0, p_death / LETHALITY[mode])
+            dies = (
+                (rng.random(n) < p_death / distress)
+                if distress > 0 and rng.random() < distress
+                else np.zeros(n, dtype=bool)
+            )
+        else:
+            dies = rng.random(n) < p_death
+        group = model.armed_group_on(leg)
+        taken = np.zeros(n, dtype=bool)
+        if group is not None:
+            taken = rng.random(n) < group.kidnap_chance(leg, trip.protected)
+        exploited = np.zeros(n, dtype=bool)
+        dst = model.leg_dst[leg]
+        if model.wage[dst] > 0:
+            base = (
+                trip.operator.org.exploitation
+                if trip.operator is not None
+                else model.params.authorities.exploitation_base
+            )
+            vulnerability = np.fromiter((m.vulnerability for m in passengers), float, n)
+            exploited = rng.random(n) < base * vulnerability
+
+        deaths = int(dies.sum())
+        abused = 0
+        route = model.leg_route[leg]
+        for i, m in enumerate(passengers):
+            if dies[i]:
+                m.die(mode)
+                continue
+            m.node = dst
+            if taken[i]:
+                group.kidnap(m)  # type: ignore[union-attr]
+                abused += 1
+            elif exploited[i]:
+                m.exploit(model.params.armed_groups.forced_labour_days)
+                abused += 1
+            else:
+                m.reach(dst)
+                if model.is_destination[dst]:
+                    out.add(f"arrived_{route}")
+        out.leg_deaths[leg] += deaths * scale
+        out.leg_crossings[leg] += (n - deaths) * scale
+        fees = sum(m.fee for m in passengers) * scale if trip.operator is not None else 0.0
+        model.info.record(
+            leg, channel, n * scale, died=deaths * scale, abused=abused * scale, fees=fees
+        )
+        if trip.operator is not None:
+            trip.operator.after_trip(False, trip.detection)
