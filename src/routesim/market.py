@@ -1,14 +1,15 @@
 """The smuggling market: how migrants find smugglers, and how the supply of smugglers forms.
 
 Migrants who want a smuggler on a leg take the cheapest open trip with a free seat (a booking on
-credit only with groups that offer it). A leg is busy when people were turned away or a trip left
-full; a busy leg draws entrants, the more often the wider the margin between the fee people hear is
-being paid and an entrant's full cost. More boats mean emptier trips and falling markups, so fees
-settle where entry stops. Smugglers on a leg share what they learn about interception.
+credit only with groups that offer it); if there is none they queue for the next trip that opens.
+Queues and trips leaving full draw entrants (see `step`). More boats mean emptier trips and falling
+markups, so fees settle where entry stops. Smugglers on a leg share what they learn about
+interception.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -30,6 +31,8 @@ class Market:
         self.by_leg: list[list[Smuggler]] = [[] for _ in range(n)]
         self.active: list[Smuggler] = []
         self.unmet = np.zeros(n)  # people turned away today
+        # People waiting for a seat, in order; an entry is stale once its ticket has moved on.
+        self.waiting: list[deque[tuple[Migrant, int]]] = [deque() for _ in range(n)]
         self.full = np.zeros(n, dtype=bool)  # a trip left full today
         self.pressure = pressure.astype(float).copy()
 
@@ -68,26 +71,56 @@ class Market:
         best.accept(migrant, on_credit)
         return True
 
+    def wait_for_seat(self, migrant: Migrant, leg: int) -> None:
+        """No seat today: queue for the next trip on the leg (and count as unmet demand)."""
+        migrant.queue_ticket += 1
+        self.waiting[leg].append((migrant, migrant.queue_ticket))
+        self.unmet[leg] += self.model.scale
+
+    def seat_waiting(self, smuggler: Smuggler) -> None:
+        """A trip opens: those queued on the leg who still wait and can pay get the seats first."""
+        queue = self.waiting[smuggler.leg]
+        while queue and smuggler.seats_left > 0:
+            migrant, ticket = queue.popleft()
+            if (
+                ticket == migrant.queue_ticket
+                and migrant.wake_day is not None
+                and migrant.state == "waiting"
+                and migrant.node == self.model.leg_src[smuggler.leg]
+                and migrant.cash >= smuggler.fee
+            ):
+                migrant.queue_ticket += 1
+                smuggler.accept(migrant, on_credit=False)
+
     def learn(self, leg: int, intercepted: bool, detection: float) -> None:
         """Update the leg's interception pressure from one trip (scaled by how visible it was)."""
         observed = float(intercepted) / max(detection, 0.05)
         self.pressure[leg] += LEARNING_RATE * (min(observed, 2.0) - self.pressure[leg])
 
     def step(self) -> None:
-        """Entry on legs that were busy yesterday; then smugglers depart or leave."""
+        """Entry on legs that were busy yesterday; then smugglers depart or leave.
+
+        People queuing for seats draw entrants in proportion to the trips they would fill (an
+        entrant sets its own cost-plus fee; whether people pay it is their choice). Where trips
+        leave full with nobody queuing, entry follows the margin between the fee being paid and
+        an entrant's full cost, which is what competes markups down.
+        """
         model = self.model
         params = model.params.smugglers
         heard_fee = model.info.perceived_fee()
         for leg in np.flatnonzero((self.unmet > 0) | self.full):
-            cost = full_cost(
+            cost, _, _, seats = full_cost(
                 model,
                 leg,
                 params.organisations["small_network"],
                 params.death_aversion_eur,
                 fill=0.8,
-            )[0]
-            margin = 1.0 - cost * (1 + params.markup_bounds[0]) / heard_fee[leg]
-            if model.rng.random() < params.entry_rate * margin:
+            )
+            if self.unmet[leg] > 0:
+                pull = min(1.0, self.unmet[leg] / (seats * model.scale))
+            else:
+                pull = 1.0 - cost * (1 + params.markup_bounds[0]) / heard_fee[leg]
+            if model.rng.random() < params.entry_rate * pull:
                 self.enter(int(leg))
         self.unmet[:] = 0.0
         self.full[:] = False

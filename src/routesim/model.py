@@ -270,7 +270,7 @@ class RouteModel(mesa.Model):
             if lp.quota_per_year == 0:
                 queue = holder.quotas[lp.origin].queue
                 for m in queue:
-                    self.calendar.add(self.day + 1, m)
+                    m.sleep(1, WAITING)
                 queue.clear()
 
     # --- what agents ask of the world ------------------------------------------------------------
@@ -341,6 +341,7 @@ class RouteModel(mesa.Model):
     def apply_for_visa(self, migrant: Migrant) -> None:
         self._visa_holder[migrant.nationality].quotas[migrant.nationality].queue.append(migrant)
         migrant.set_state(WAITING)
+        migrant.wake_day = None  # the authority wakes it with a visa
 
     def grant_visa(self, migrant: Migrant, destination: int) -> None:
         out = self.outcomes
@@ -453,7 +454,8 @@ class RouteModel(mesa.Model):
         self.market.step()
         self._plan()
         for agent in self.calendar.pop(self.day):
-            agent.wake()
+            if agent.wake_day == self.day:  # else the wake-up was cancelled or moved
+                agent.wake()
         self.trips.resolve_today()
         self.info.advance()
         if self.day >= 0:
@@ -542,6 +544,7 @@ def run(
         leave=False,
         desc=scenario.name,
         mininterval=0.5,
+        delay=2,  # only runs longer than a couple of seconds get a bar
     ) as bar:
         model.run_model(progress=bar.update)
     daily = model.datacollector.get_model_vars_dataframe().reset_index(drop=True)

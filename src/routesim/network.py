@@ -95,6 +95,10 @@ SHARES = {
 }
 
 
+def _as_list(value: str | list[str]) -> list[str]:
+    return [value] if isinstance(value, str) else list(value)
+
+
 class NetworkError(ScenarioError):
     """A problem in a network CSV, naming the file, the row or column, and what is allowed."""
 
@@ -228,21 +232,25 @@ class RouteNetwork:
     def select(self, where: Where, source: str = "policy") -> np.ndarray:
         """Indices of the legs `where` selects; unknown names are errors, not empty selections."""
         mask = np.ones(self.n_legs, dtype=bool)
+        legs = self.legs
         if where.country is not None:
+            wanted = _as_list(where.country)
             known = set(self.locations["country"])
-            if where.country not in known:
-                raise ScenarioError(
-                    source,
-                    "where.country",
-                    f"unknown country {where.country!r} (known: {', '.join(sorted(known))})",
-                )
-            mask &= (self.legs["from_country"] == where.country).to_numpy()
+            for c in wanted:
+                if c not in known:
+                    raise ScenarioError(
+                        source,
+                        "where.country",
+                        f"unknown country {c!r} (known: {', '.join(sorted(known))})",
+                    )
+            mask &= legs["from_country"].isin(wanted).to_numpy()
         if where.mode is not None:
-            mask &= (self.legs["mode"] == where.mode).to_numpy()
+            mask &= legs["mode"].isin(_as_list(where.mode)).to_numpy()
         if where.location is not None:
-            self.require_location(where.location, source, "where.location")
-            loc = where.location
-            mask &= ((self.legs["from"] == loc) | (self.legs["to"] == loc)).to_numpy()
+            wanted = _as_list(where.location)
+            for loc in wanted:
+                self.require_location(loc, source, "where.location")
+            mask &= (legs["from"].isin(wanted) | legs["to"].isin(wanted)).to_numpy()
         if where.leg is not None:
             f, t = where.leg
             self.require_location(f, source, "where.leg")

@@ -42,10 +42,10 @@ class _Strict(BaseModel):
 class Where(_Strict):
     """Selects legs: all given criteria must hold (a leg's country is its departure country)."""
 
-    country: str | None = None
-    mode: Mode | None = None
+    country: str | list[str] | None = None
+    mode: Mode | list[Mode] | None = None
     leg: tuple[str, str] | None = None
-    location: str | None = None
+    location: str | list[str] | None = None
 
     @model_validator(mode="after")
     def _not_empty(self) -> Where:
@@ -119,7 +119,7 @@ class MigrantParams(_Strict):
     info_delay_days: Annotated[int, Field(ge=0, le=365)] = 14
     info_memory_days: Annotated[int, Field(ge=1, le=3650)] = 90
     max_work_days: Annotated[int, Field(ge=1)] = 120
-    retry_days: Annotated[int, Field(ge=1)] = 4
+    patience_days: Annotated[int, Field(ge=1)] = 7  # waiting for a seat before reconsidering
     female_vulnerability: NonNegative = 3.0  # relative exploitation risk of women
     minor_vulnerability: NonNegative = 2.0  # relative exploitation risk of children
     borrow_propensity: Share = 0.5  # share of people short of money who accept travel on credit
@@ -331,8 +331,7 @@ def _read_yaml(path: Path) -> dict[str, Any]:
 
 
 def _read_with_extends(path: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
-    path = path.resolve()
-    if path in seen:
+    if path.resolve() in seen:
         raise ScenarioError(path, "extends", "circular extends")
     data = _read_yaml(path)
     parent = data.get("extends")
@@ -345,7 +344,7 @@ def _read_with_extends(path: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
         return data
     if not isinstance(parent, str):
         raise ScenarioError(path, "extends", "must be a file path relative to this file")
-    base = _read_with_extends(path.parent / parent, (*seen, path))
+    base = _read_with_extends(path.parent / parent, (*seen, path.resolve()))
     return merge(base, {k: v for k, v in data.items() if k != "extends"})
 
 

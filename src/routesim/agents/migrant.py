@@ -65,6 +65,8 @@ class Migrant(mesa.Agent):
         self.risk_class = risk_class
         self.skill = skill  # who can organise a crossing alone: skill >= the leg's smuggler_needed
         self.state: str = WAITING
+        self.wake_day: int | None = model.day
+        self.queue_ticket = 0  # which place in a smuggler queue is still valid
         self.start_day = model.day
         self.failures = 0
         self.debt = 0.0
@@ -105,8 +107,10 @@ class Migrant(mesa.Agent):
         self.state = state
 
     def sleep(self, days: int, state: str) -> None:
+        """Wake up in `days` (a later sleep or a booking cancels this wake-up)."""
         self.set_state(state)
-        self.model.calendar.add(self.model.day + max(1, days), self)
+        self.wake_day = self.model.day + max(1, days)
+        self.model.calendar.add(self.wake_day, self)
 
     def wake(self) -> None:
         """Called by the calendar on the day this migrant has something to decide."""
@@ -160,8 +164,8 @@ class Migrant(mesa.Agent):
         if channel == SELF:
             model.trips.depart_alone(self, leg)
         elif not model.market.book(self, leg, on_credit=False):
-            model.market.unmet[leg] += model.scale
-            self.sleep(model.params.migrants.retry_days, WAITING)
+            model.market.wait_for_seat(self, leg)
+            self.sleep(model.params.migrants.patience_days, WAITING)
 
     def _short_of_money(self, price: float, choices: list[tuple[int, int, float, float]]) -> None:
         """Work where there is work; else take the best option one can afford; else turn back."""
@@ -231,8 +235,7 @@ class Migrant(mesa.Agent):
             days = math.ceil(self.debt / model.wage[node])
             self.exploit(days)
             return
-        model.calendar.add(model.day + 1, self)
-        self.set_state(WAITING)
+        self.sleep(1, WAITING)
 
     def exploit(self, days: int) -> None:
         """Forced labour, sexual exploitation or debt bondage for `days`."""
@@ -300,9 +303,18 @@ class Migrant(mesa.Agent):
 def _logit_pick(
     choices: list[tuple[int, int, float, float]], noise: float, rng: np.random.Generator
 ) -> tuple[int, int, float, float]:
-    """Multinomial logit over generalised costs (Gumbel-max: one draw per option)."""
+    """Multinomial logit over generalised costs, with one uniform draw.
+
+    Plain Python on purpose: menus have a handful of options, where numpy's per-call overhead
+    costs more than the arithmetic.
+    """
     if len(choices) == 1:
         return choices[0]
-    costs = np.fromiter((c[2] for c in choices), float, len(choices))
-    scores = -costs / noise + rng.gumbel(size=len(choices))
-    return choices[int(np.argmax(scores))]
+    best = min(c[2] for c in choices)
+    weights = [math.exp((best - c[2]) / noise) for c in choices]
+    u = rng.random() * sum(weights)
+    for choice, w in zip(choices, weights, strict=True):
+        u -= w
+        if u <= 0:
+            return choice
+    return choices[-1]

@@ -110,6 +110,7 @@ class Smuggler(mesa.Agent):
             self.model, self.leg, self.org, self.death_aversion, self.fill
         )
         self.fee = self.cost_per_person * (1 + self.markup)
+        self.model.market.seat_waiting(self)
 
     @property
     def seats_left(self) -> int:
@@ -124,6 +125,7 @@ class Smuggler(mesa.Agent):
         else:
             model.ledger.pay(migrant, self, self.fee * model.scale, "fee")
         migrant.fee = self.fee
+        migrant.wake_day = None  # it now waits for this trip, not for a day
         self.passengers.append(migrant)
         if self.first_booking is None:
             self.first_booking = model.day
