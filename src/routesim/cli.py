@@ -1,4 +1,4 @@
-"""The `routesim` command: parses arguments, calls the public API, prints. Nothing else lives here."""
+"""The `routesim` command: parses arguments, calls the public API, prints. Nothing more."""
 
 from __future__ import annotations
 
