@@ -62,7 +62,7 @@ class Market:
         for s in self.by_leg[leg]:
             if (
                 s.seats_left > 0
-                and (not on_credit or s.org.offers_credit)
+                and (s.org.offers_credit if on_credit else s.fee <= migrant.cash)
                 and (best is None or s.fee < best.fee)
             ):
                 best = s

@@ -153,7 +153,7 @@ class RouteModel(mesa.Model):
         corruption = dict(zip(net.countries["iso3"], net.countries["corruption"], strict=True))
         self.enforcement = legs["enforcement"].to_numpy().copy()
         self.search_and_rescue = self._sar_base.copy()
-        self.corruption = legs["from_country"].map(corruption).to_numpy(dtype=float)
+        self.corruption = np.array(legs["from_country"].map(corruption), dtype=float)
         self.armed_control = np.zeros(net.n_legs)
         self.armed_owner = np.full(net.n_legs, NO_GROUP)
         self.right_of_way = np.zeros(net.n_legs)
@@ -455,6 +455,7 @@ class RouteModel(mesa.Model):
         self._plan()
         for agent in self.calendar.pop(self.day):
             if agent.wake_day == self.day:  # else the wake-up was cancelled or moved
+                agent.wake_day = None  # one wake-up per booking, even if booked twice
                 agent.wake()
         self.trips.resolve_today()
         self.info.advance()

@@ -1,0 +1,44 @@
+"""Shared helpers: small, fast scenarios and replicate runs on a process pool."""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import routesim
+from routesim.scenario import Scenario, merge
+
+ROOT = Path(__file__).resolve().parents[1]
+SCENARIOS = ROOT / "scenarios"
+
+# Small enough for a test, big enough that every mechanism happens: 1 agent = 25 people.
+SMALL = {"name": "small", "scale": 25, "warmup_days": 150, "days": 120, "seed": 3}
+
+
+def small(**changes: Any) -> Scenario:
+    """The baseline's policies on a small, fast run; `changes` merge in (policies append)."""
+    base = Scenario.load(SCENARIOS / "baseline.yaml").model_dump(mode="python")
+    return Scenario.from_dict(merge(merge(base, SMALL), changes))
+
+
+def _run_summary(args: tuple[dict[str, Any], int]) -> dict[str, Any]:
+    changes, seed = args
+    result = routesim.run(small(**changes), seed=seed)
+    legs = result.legs.set_index(["leg_from", "leg_to"])
+    return {"metrics": result.metrics, "legs": legs.to_dict("index")}
+
+
+def replicates(changes: dict[str, Any], seeds: range) -> list[dict[str, Any]]:
+    """Run one configuration over several seeds, in parallel."""
+    workers = min(len(seeds), os.cpu_count() or 1, 4)
+    with ProcessPoolExecutor(workers) as pool:
+        return list(pool.map(_run_summary, [(changes, s) for s in seeds]))
+
+
+@pytest.fixture(scope="session")
+def small_result() -> routesim.RunResult:
+    return routesim.run(small())

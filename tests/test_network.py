@@ -1,0 +1,97 @@
+"""The packaged route network: coverage the issue asks for, sources on every row, clear errors."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from routesim.network import COLUMNS, NetworkError, RouteNetwork
+
+
+@pytest.fixture(scope="module")
+def net() -> RouteNetwork:
+    return RouteNetwork.load()
+
+
+def test_network_covers_the_routes(net: RouteNetwork) -> None:
+    assert net.n_locations >= 35
+    names = set(net.locations["name"])
+    for place in ("Agadez", "Gao", "Sebha", "Zuwara", "Tripoli", "Benghazi", "Tobruk", "Sfax",
+                  "Tangier", "Nador", "Ceuta", "Melilla", "Nouakchott", "Mbour", "Laayoune",
+                  "Canary Islands", "Kedougou", "Djado", "Cairo", "Dhaka"):
+        assert place in names, place
+    legs = set(zip(net.legs["from"], net.legs["to"], strict=True))
+    for leg in (("Agadez", "Sebha"), ("Gao", "Tamanrasset"), ("Zuwara", "Lampedusa"),
+                ("Tobruk", "Calabria"), ("Sfax", "Lampedusa"), ("Tangier", "Ceuta"),
+                ("Nador", "Melilla"), ("Tangier", "Andalusia"), ("Oran", "Andalusia"),
+                ("Mbour", "Canary Islands"), ("Nouakchott", "Canary Islands"),
+                ("Laayoune", "Canary Islands"), ("Cairo", "Benghazi"), ("Dhaka", "Benghazi"),
+                ("Dakar", "Casablanca"), ("Bamako", "Tunis")):
+        assert leg in legs, leg
+    assert set(net.legs["mode"]) == {"road", "desert", "sea", "air"}
+    assert {"gold_mine", "origin", "coast", "destination", "hub"} == set(net.locations["kind"])
+
+
+def test_every_row_cites_a_source(net: RouteNetwork) -> None:
+    for table in (net.locations, net.legs, net.origins, net.countries, net.armed_groups):
+        assert (table["source"].str.len() > 10).all()
+
+
+def test_reported_fees_come_from_the_evidence(net: RouteNetwork) -> None:
+    fees = net.legs.dropna(subset=["fee_low_eur"]).set_index(["from", "to"])
+    assert fees.loc[("Nouakchott", "Canary Islands"), "fee_high_eur"] == 1525
+    assert fees.loc[("Tobruk", "Calabria"), "fee_low_eur"] == 600
+    assert (fees["fee_low_eur"] <= fees["fee_high_eur"]).all()
+    assert len(fees) >= 10
+
+
+def test_every_location_reaches_a_destination(net: RouteNetwork) -> None:
+    onward = net.cost_to_destination(np.ones((1, net.n_legs)))[0]
+    assert np.isfinite(onward).all()
+    assert (onward[net.destinations()] < 1e-3).all()
+
+
+def test_path_costs_are_shortest_paths(net: RouteNetwork) -> None:
+    """Making one leg very expensive reroutes the cheapest path around it."""
+    costs = np.ones((2, net.n_legs))
+    leg = net.leg_index[("Sfax", "Lampedusa")]
+    costs[1, leg] = 1_000.0
+    onward = net.cost_to_destination(costs)
+    sfax = net.index["Sfax"]
+    assert onward[0, sfax] == pytest.approx(1.0, abs=1e-3)
+    assert onward[1, sfax] > 1.0  # must go another way (or pay)
+
+
+@pytest.mark.parametrize("name", list(COLUMNS))
+def test_missing_column_is_a_clear_error(tmp_path, name: str) -> None:
+    folder = tmp_path / "net"
+    shutil.copytree(RouteNetwork.load().folder, folder)
+    table = pd.read_csv(folder / name, dtype=str, keep_default_na=False)
+    dropped = [c for c in table.columns if c != "source"][1]
+    table.drop(columns=[dropped]).to_csv(folder / name, index=False)
+    with pytest.raises(NetworkError) as err:
+        RouteNetwork.load(folder)
+    assert name in str(err.value) and dropped in str(err.value)
+
+
+def test_bad_value_names_row_and_column(tmp_path) -> None:
+    folder = tmp_path / "net"
+    shutil.copytree(RouteNetwork.load().folder, folder)
+    legs = pd.read_csv(folder / "legs.csv", dtype=str, keep_default_na=False)
+    legs.loc[3, "base_hazard"] = "1.5"
+    legs.to_csv(folder / "legs.csv", index=False)
+    with pytest.raises(NetworkError, match=r"legs.csv: row 5, base_hazard: out of range"):
+        RouteNetwork.load(folder)
+
+
+def test_unknown_leg_endpoint(tmp_path) -> None:
+    folder = tmp_path / "net"
+    shutil.copytree(RouteNetwork.load().folder, folder)
+    legs = pd.read_csv(folder / "legs.csv", dtype=str, keep_default_na=False)
+    legs.loc[0, "to"] = "Atlantis"
+    legs.to_csv(folder / "legs.csv", index=False)
+    with pytest.raises(NetworkError, match="Atlantis"):
+        RouteNetwork.load(folder)
