@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -17,26 +18,31 @@ SCENARIOS = ROOT / "scenarios"
 
 # Small enough for a test, big enough that every mechanism happens: 1 agent = 25 people.
 SMALL = {"name": "small", "scale": 25, "warmup_days": 150, "days": 120, "seed": 3}
+# For comparisons of distributions: busy legs need enough boats for leg-level rates.
+MEDIUM = {"name": "medium", "scale": 10, "warmup_days": 200, "days": 300}
 
 
-def small(**changes: Any) -> Scenario:
+def small(size: dict[str, Any] = SMALL, **changes: Any) -> Scenario:
     """The baseline's policies on a small, fast run; `changes` merge in (policies append)."""
     base = Scenario.load(SCENARIOS / "baseline.yaml").model_dump(mode="python")
-    return Scenario.from_dict(merge(merge(base, SMALL), changes))
+    return Scenario.from_dict(merge(merge(base, size), changes))
 
 
-def _run_summary(args: tuple[dict[str, Any], int]) -> dict[str, Any]:
-    changes, seed = args
-    result = routesim.run(small(**changes), seed=seed)
+def _run_summary(args: tuple[dict[str, Any], dict[str, Any], int]) -> dict[str, Any]:
+    size, changes, seed = args
+    result = routesim.run(small(size, **changes), seed=seed)
     legs = result.legs.set_index(["leg_from", "leg_to"])
     return {"metrics": result.metrics, "legs": legs.to_dict("index")}
 
 
-def replicates(changes: dict[str, Any], seeds: range) -> list[dict[str, Any]]:
-    """Run one configuration over several seeds, in parallel."""
+def replicates(
+    changes: dict[str, Any], seeds: range, size: dict[str, Any] = MEDIUM
+) -> list[dict[str, Any]]:
+    """Run one configuration over several seeds, in parallel (fresh processes, no fork)."""
     workers = min(len(seeds), os.cpu_count() or 1, 4)
-    with ProcessPoolExecutor(workers) as pool:
-        return list(pool.map(_run_summary, [(changes, s) for s in seeds]))
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(workers, mp_context=context) as pool:
+        return list(pool.map(_run_summary, [(size, changes, s) for s in seeds]))
 
 
 @pytest.fixture(scope="session")

@@ -19,17 +19,48 @@ def net() -> RouteNetwork:
 def test_network_covers_the_routes(net: RouteNetwork) -> None:
     assert net.n_locations >= 35
     names = set(net.locations["name"])
-    for place in ("Agadez", "Gao", "Sebha", "Zuwara", "Tripoli", "Benghazi", "Tobruk", "Sfax",
-                  "Tangier", "Nador", "Ceuta", "Melilla", "Nouakchott", "Mbour", "Laayoune",
-                  "Canary Islands", "Kedougou", "Djado", "Cairo", "Dhaka"):
+    for place in (
+        "Agadez",
+        "Gao",
+        "Sebha",
+        "Zuwara",
+        "Tripoli",
+        "Benghazi",
+        "Tobruk",
+        "Sfax",
+        "Tangier",
+        "Nador",
+        "Ceuta",
+        "Melilla",
+        "Nouakchott",
+        "Mbour",
+        "Laayoune",
+        "Canary Islands",
+        "Kedougou",
+        "Djado",
+        "Cairo",
+        "Dhaka",
+    ):
         assert place in names, place
     legs = set(zip(net.legs["from"], net.legs["to"], strict=True))
-    for leg in (("Agadez", "Sebha"), ("Gao", "Tamanrasset"), ("Zuwara", "Lampedusa"),
-                ("Tobruk", "Calabria"), ("Sfax", "Lampedusa"), ("Tangier", "Ceuta"),
-                ("Nador", "Melilla"), ("Tangier", "Andalusia"), ("Oran", "Andalusia"),
-                ("Mbour", "Canary Islands"), ("Nouakchott", "Canary Islands"),
-                ("Laayoune", "Canary Islands"), ("Cairo", "Benghazi"), ("Dhaka", "Benghazi"),
-                ("Dakar", "Casablanca"), ("Bamako", "Tunis")):
+    for leg in (
+        ("Agadez", "Sebha"),
+        ("Gao", "Tamanrasset"),
+        ("Zuwara", "Lampedusa"),
+        ("Tobruk", "Calabria"),
+        ("Sfax", "Lampedusa"),
+        ("Tangier", "Ceuta"),
+        ("Nador", "Melilla"),
+        ("Tangier", "Andalusia"),
+        ("Oran", "Andalusia"),
+        ("Mbour", "Canary Islands"),
+        ("Nouakchott", "Canary Islands"),
+        ("Laayoune", "Canary Islands"),
+        ("Cairo", "Benghazi"),
+        ("Dhaka", "Benghazi"),
+        ("Dakar", "Casablanca"),
+        ("Bamako", "Tunis"),
+    ):
         assert leg in legs, leg
     assert set(net.legs["mode"]) == {"road", "desert", "sea", "air"}
     assert {"gold_mine", "origin", "coast", "destination", "hub"} == set(net.locations["kind"])

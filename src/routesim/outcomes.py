@@ -77,6 +77,10 @@ LEG_COLUMNS = (
     "median_fee_eur",
     "deaths",
     "interceptions",
+    # Beyond DESIGN §5, shares of smuggled departures: by structured groups; on a risky tactic
+    # (an overloaded boat or a remote desert track).
+    "structured_share",
+    "risky_tactic_share",
 )
 ARMED_GROUP_KINDS = ("right_of_way", "protection", "ransom", "extortion")
 
@@ -92,6 +96,8 @@ class Outcomes:
         self.count: dict[str, float] = defaultdict(float)
         self.leg_departures = np.zeros(n)
         self.leg_smuggled = np.zeros(n)
+        self.leg_structured = np.zeros(n)
+        self.leg_risky = np.zeros(n)
         self.leg_crossings = np.zeros(n)
         self.leg_deaths = np.zeros(n)
         self.leg_interceptions = np.zeros(n)
@@ -109,15 +115,21 @@ class Outcomes:
     def add(self, name: str, people: float = 1.0) -> None:
         self.count[name] += people * self.scale
 
-    def departure(self, leg: int, smuggled: bool, fee: float, structured: bool) -> None:
+    def departure(
+        self, leg: int, smuggled: bool, fee: float, structured: bool, risky: bool
+    ) -> None:
+        """One agent sets off on a leg (`risky`: overloaded boat or remote desert track)."""
         self.leg_departures[leg] += self.scale
         if smuggled:
             self.leg_smuggled[leg] += self.scale
+            if risky:
+                self.leg_risky[leg] += self.scale
             self.leg_fees[leg].append(fee)
             self.count["smuggled_crossings"] += self.scale
             self.count["fees_paid_eur"] += fee * self.scale
             if structured:
                 self.count["structured_crossings"] += self.scale
+                self.leg_structured[leg] += self.scale
         else:
             self.count["self_organised_crossings"] += self.scale
 
@@ -128,6 +140,8 @@ class Outcomes:
         for arr in (
             self.leg_departures,
             self.leg_smuggled,
+            self.leg_structured,
+            self.leg_risky,
             self.leg_crossings,
             self.leg_deaths,
             self.leg_interceptions,
@@ -188,18 +202,19 @@ class Outcomes:
                 "route": legs["route"].to_numpy(),
                 "departures": self.leg_departures,
                 "crossings": self.leg_crossings,
-                "smuggled_share": np.divide(
-                    self.leg_smuggled,
-                    self.leg_departures,
-                    out=np.full(len(legs), np.nan),
-                    where=self.leg_departures > 0,
-                ),
+                "smuggled_share": _share(self.leg_smuggled, self.leg_departures),
                 "mean_fee_eur": [float(np.mean(f)) if f else np.nan for f in fees],
                 "median_fee_eur": [float(np.median(f)) if f else np.nan for f in fees],
                 "deaths": self.leg_deaths,
                 "interceptions": self.leg_interceptions,
+                "structured_share": _share(self.leg_structured, self.leg_smuggled),
+                "risky_tactic_share": _share(self.leg_risky, self.leg_smuggled),
             }
         )
+
+
+def _share(part: np.ndarray, whole: np.ndarray) -> np.ndarray:
+    return np.divide(part, whole, out=np.full(len(whole), np.nan), where=whole > 0)
 
 
 def _ratio(num: float, den: float) -> float:

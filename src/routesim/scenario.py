@@ -175,8 +175,9 @@ def _default_tactics() -> dict[str, dict[str, Tactic]]:
     return {
         "sea": {
             "seaworthy": Tactic(),
+            # A cheap dinghy, packed, launched at night from a remote beach.
             "overloaded": Tactic(
-                cost_factor=0.75, detection=0.7, hazard=2.5, load=1.4, asset_factor=0.3
+                cost_factor=0.9, detection=0.75, hazard=2.5, load=1.4, asset_factor=0.35
             ),
         },
         "desert": {
@@ -200,8 +201,8 @@ class SmugglerParams(_Strict):
     idle_exit_days: Annotated[int, Field(ge=1)] = 60
     initial_per_leg: Annotated[int, Field(ge=0)] = 2
     entry_rate: Share = 0.5  # chance per day that a fully profitable, busy leg draws an entrant
-    arrest_cost_eur: NonNegative = 15_000.0  # what a smuggler prices in for being arrested
-    death_aversion_eur: NonNegative = 3_000.0  # reputation lost per passenger death
+    arrest_cost_eur: NonNegative = 60_000.0  # what a smuggler prices in for being arrested
+    death_aversion_eur: NonNegative = 15_000.0  # reputation lost per passenger death
     kidnap_aversion_eur: NonNegative = 1_000.0  # reputation lost per passenger kidnapped
     tramadol_eur_per_trip: NonNegative = 1_500.0  # side business on Niger - Libya legs (UNODC)
     organisations: dict[str, Organisation] = Field(default_factory=_default_organisations)

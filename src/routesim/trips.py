@@ -74,9 +74,10 @@ class Trips:
         out = model.outcomes
         smuggled = trip.operator is not None
         structured = smuggled and trip.operator.organisation == "structured"  # type: ignore[union-attr]
+        risky = trip.hazard > 1.0
         for m in trip.passengers:
             m.board(trip.leg, smuggled)
-            out.departure(trip.leg, smuggled, m.fee if smuggled else 0.0, structured)
+            out.departure(trip.leg, smuggled, m.fee if smuggled else 0.0, structured, risky)
         self.ending[model.day + model.leg_days[trip.leg]].append(trip)
 
     def resolve_today(self) -> None:
@@ -84,6 +85,7 @@ class Trips:
             self.resolve(trip)
 
     def resolve(self, trip: Trip) -> None:
+        """Distress and interception are independent: a patrol does not stop a boat sinking."""
         model = self.model
         rng = model.rng
         leg = trip.leg
@@ -95,31 +97,36 @@ class Trips:
         channel = SMUGGLED if trip.operator is not None else SELF
         authority = model.authority_of(leg)
 
+        p_death = min(1.0, model.hazard_now(leg) * trip.hazard)
+        if mode in LETHALITY:
+            distress = min(1.0, p_death / LETHALITY[mode])
+            in_distress = distress > 0 and rng.random() < distress
+            dies = rng.random(n) < p_death / distress if in_distress else np.zeros(n, bool)
+        else:
+            dies = rng.random(n) < p_death
+        deaths = int(dies.sum())
+        out.leg_deaths[leg] += deaths * scale
+        for i in np.flatnonzero(dies):
+            passengers[i].die(mode)
+        survivors = [m for i, m in enumerate(passengers) if not dies[i]]
+
         if rng.random() < authority.interception_chance(leg, trip.detection):
-            out.leg_interceptions[leg] += n * scale
-            out.add("intercepted", n)
-            model.info.record(leg, channel, n * scale, intercepted=n * scale)
-            for m in passengers:
+            k = len(survivors)
+            out.leg_interceptions[leg] += k * scale
+            out.add("intercepted", k)
+            model.info.record(leg, channel, n * scale, died=deaths * scale, intercepted=k * scale)
+            for m in survivors:
                 authority.intercept(m, leg)
             if trip.operator is not None:
                 trip.operator.after_trip(True, trip.detection)
             return
 
-        p_death = min(1.0, model.hazard_now(leg) * trip.hazard)
-        if mode in LETHALITY:
-            distress = min(1.0, p_death / LETHALITY[mode])
-            dies = (
-                (rng.random(n) < p_death / distress)
-                if distress > 0 and rng.random() < distress
-                else np.zeros(n, dtype=bool)
-            )
-        else:
-            dies = rng.random(n) < p_death
+        k = len(survivors)
         group = model.armed_group_on(leg)
-        taken = np.zeros(n, dtype=bool)
+        taken = np.zeros(k, dtype=bool)
         if group is not None:
-            taken = rng.random(n) < group.kidnap_chance(leg, trip.protected)
-        exploited = np.zeros(n, dtype=bool)
+            taken = rng.random(k) < group.kidnap_chance(leg, trip.protected)
+        exploited = np.zeros(k, dtype=bool)
         dst = model.leg_dst[leg]
         if model.wage[dst] > 0:
             base = (
@@ -127,16 +134,12 @@ class Trips:
                 if trip.operator is not None
                 else model.params.authorities.exploitation_base
             )
-            vulnerability = np.fromiter((m.vulnerability for m in passengers), float, n)
-            exploited = rng.random(n) < base * vulnerability
+            vulnerability = np.fromiter((m.vulnerability for m in survivors), float, k)
+            exploited = rng.random(k) < base * vulnerability
 
-        deaths = int(dies.sum())
         abused = 0
         route = model.leg_route[leg]
-        for i, m in enumerate(passengers):
-            if dies[i]:
-                m.die(mode)
-                continue
+        for i, m in enumerate(survivors):
             m.node = dst
             if taken[i]:
                 group.kidnap(m)  # type: ignore[union-attr]
@@ -148,8 +151,7 @@ class Trips:
                 m.reach(dst)
                 if model.is_destination[dst]:
                     out.add(f"arrived_{route}")
-        out.leg_deaths[leg] += deaths * scale
-        out.leg_crossings[leg] += (n - deaths) * scale
+        out.leg_crossings[leg] += k * scale
         fees = sum(m.fee for m in passengers) * scale if trip.operator is not None else 0.0
         model.info.record(
             leg, channel, n * scale, died=deaths * scale, abused=abused * scale, fees=fees

@@ -24,10 +24,12 @@ if TYPE_CHECKING:
 def full_cost(
     model: RouteModel, leg: int, org: Organisation, death_aversion: float, fill: float
 ) -> tuple[float, str, Tactic, int]:
-    """(cost per person, tactic name, tactic, seats in agents) of the cheapest tactic on `leg`.
+    """(cost per person, tactic name, tactic, seats in agents) of the tactic a smuggler picks.
 
-    Full cost = direct cost + bribes + right-of-way + expected loss of asset and freedom if
-    intercepted + the weight put on expected deaths - expected side income, per expected passenger.
+    Cost per person = direct cost + bribes + right-of-way + expected loss of asset and freedom
+    if intercepted - expected side income, per expected passenger. The tactic minimises that
+    cost plus the weight the smuggler puts on expected deaths (reputation, conscience, charges);
+    that weight steers the choice but is not money, so it is not in the price.
     """
     params = model.params
     mode = model.leg_mode[leg]
@@ -41,7 +43,7 @@ def full_cost(
     fixed = model.bribe_per_person(leg) + model.right_of_way_per_person(leg)
     side = model.side_business_eur(leg)
     hazard = model.hazard_now(leg)
-    best: tuple[float, str, Tactic, int] | None = None
+    best: tuple[float, float, str, Tactic, int] | None = None
     for name, tactic in params.smugglers.tactics[mode].items():
         people = params.smugglers.capacity[mode] * org.capacity_factor * tactic.load
         seats = max(1, round(people / model.scale))
@@ -51,14 +53,14 @@ def full_cost(
             unit * tactic.cost_factor
             + fixed
             + p_int * (asset * tactic.asset_factor + arrest_loss) / expected
-            + death_aversion * hazard * tactic.hazard
             - (1 - p_int) * side / expected
         )
         cost = max(cost, 0.2 * unit)
-        if best is None or cost < best[0]:
-            best = (cost, name, tactic, seats)
+        score = cost + death_aversion * hazard * tactic.hazard
+        if best is None or score < best[0]:
+            best = (score, cost, name, tactic, seats)
     assert best is not None
-    return best
+    return best[1:]
 
 
 class Smuggler(mesa.Agent):
