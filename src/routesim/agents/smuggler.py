@@ -84,7 +84,8 @@ class Smuggler(mesa.Agent):
         self.passengers: list[Migrant] = []
         self.first_booking: int | None = None
         self.last_active = model.day
-        self.active, self.busy = True, False
+        self.active, self.busy, self.arrested = True, False, False
+        self.trips = 0
         self.tactic_name = ""
         self.tactic: Tactic
         self.seats = 1
@@ -183,6 +184,7 @@ class Smuggler(mesa.Agent):
         self.fill = 0.8 * self.fill + 0.2 * len(self.passengers) / self.seats
         passengers, self.passengers, self.first_booking = self.passengers, [], None
         self.busy = True
+        self.trips += 1
         model.trips.depart_with(self, passengers)
 
     def after_trip(self, intercepted: bool, detection: float) -> None:

@@ -1,0 +1,256 @@
+"""The run itself: conservation every day, reproducibility, the output contract, and each
+mechanism of the issue switched off to show that the tests would notice it missing."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import routesim
+from routesim import RouteModel
+from routesim.agents.smuggler import Smuggler, full_cost
+from routesim.information import SELF, SMUGGLED, Information
+from routesim.outcomes import EXTRA_METRICS, LEG_COLUMNS, METRICS
+
+from .conftest import small
+
+ALL_MODES = ["road", "desert", "sea", "air"]
+
+
+def run_model(**changes) -> RouteModel:
+    model = RouteModel(small(**changes))
+    model.run_model()
+    return model
+
+
+def test_conservation_holds_every_day() -> None:
+    """Every person is in exactly one state; every euro is held by someone, every day."""
+    model = RouteModel(small())
+    while model.day < model.params.days:
+        model.step()
+        assert model.conservation_errors() == [], f"day {model.day}"
+    flows = model.ledger.flows
+    assert flows["fee"] > 0 and flows["bribe"] > 0 and flows["right_of_way"] > 0
+
+
+def test_same_seed_same_outputs_and_different_seeds_differ() -> None:
+    a, b = routesim.run(small(), seed=11), routesim.run(small(), seed=11)
+    assert a.summary == b.summary
+    pd.testing.assert_frame_equal(a.daily, b.daily)
+    pd.testing.assert_frame_equal(a.legs, b.legs)
+    c = routesim.run(small(), seed=12)
+    assert c.metrics != a.metrics
+
+
+def test_output_contract(small_result: routesim.RunResult, tmp_path) -> None:
+    r = small_result
+    assert list(r.daily.columns) == ["day", *METRICS, *EXTRA_METRICS]
+    assert list(r.legs.columns) == list(LEG_COLUMNS)
+    assert len(r.daily) == r.summary["days"] and r.daily["day"].tolist()[:2] == [0, 1]
+    for key in ("scenario", "seed", "config_hash", "routesim_version", "days", "scale"):
+        assert key in r.summary
+    assert set(METRICS) <= set(r.metrics)
+    assert set(r.legs["route"]) <= {"central", "western", "atlantic", "none"}
+    # daily rows are end-of-day values of the summary's metrics
+    last = r.daily.iloc[-1]
+    for name in METRICS:
+        assert last[name] == pytest.approx(r.metrics[name])
+    out = r.save(tmp_path / "run")
+    assert sorted(p.name for p in out.iterdir()) == ["daily.csv", "legs.csv", "summary.json"]
+    assert json.loads((out / "summary.json").read_text())["metrics"] == r.metrics
+    assert [p.name for p in tmp_path.iterdir()] == ["run"]  # no temporary folders left
+
+
+def test_counts_are_people_whatever_the_scale() -> None:
+    coarse = routesim.run(small(scale=50), seed=5).metrics
+    fine = routesim.run(small(scale=10), seed=5).metrics
+    assert 0.7 < coarse["departed"] / fine["departed"] < 1.3
+    assert coarse["departed"] % 50 == 0
+
+
+# --- migrants --------------------------------------------------------------------------------
+
+
+def test_perceptions_arrive_after_the_delay() -> None:
+    n = 3
+    info = Information(
+        n,
+        delay_days=5,
+        memory_days=60,
+        prior_death=np.zeros((n, 2)),
+        prior_intercept=np.zeros((n, 2)),
+        prior_abuse=np.zeros((n, 2)),
+        prior_fee=np.full(n, 100.0),
+    )
+    info.record(1, SMUGGLED, people=1000, died=100, fees=1000 * 900.0)
+    for _ in range(5):
+        info.advance()
+        assert info.perceived_risks()[1, SMUGGLED, 0] == 0.0
+    info.advance()
+    assert info.perceived_risks()[1, SMUGGLED, 0] == pytest.approx(100 / 1200)
+    assert info.perceived_fee()[1] == pytest.approx((200 * 100 + 900_000) / 1200)
+    assert info.perceived_risks()[1, SELF, 0] == 0.0
+
+
+def test_people_short_of_money_work_borrow_or_go_home() -> None:
+    poor = {"network": {}, "migrants": {"borrow_propensity": 1.0}}
+    model = run_model(**poor)
+    flows = model.ledger.flows
+    assert flows["wage"] > 0  # waited and worked
+    assert flows["debt_repayment"] > 0  # travelled on credit and repaid through exploitation
+    assert model.outcomes.count["returned_home"] > 0
+    no_credit = run_model(migrants={"borrow_propensity": 0.0})
+    assert no_credit.ledger.flows["debt_repayment"] == 0
+
+
+def test_turning_back_depends_on_what_giving_up_costs() -> None:
+    stubborn = run_model(migrants={"give_up_cost_eur": 1e6}).outcomes.count["returned_home"]
+    easy = run_model(migrants={"give_up_cost_eur": 500}).outcomes.count["returned_home"]
+    assert easy > 2 * stubborn
+
+
+def test_women_and_children_face_more_exploitation() -> None:
+    base = run_model(migrants={"borrow_propensity": 0.0})
+    equal = run_model(
+        migrants={"borrow_propensity": 0.0, "female_vulnerability": 1.0, "minor_vulnerability": 1.0}
+    )
+    assert base.outcomes.count["trafficked"] > equal.outcomes.count["trafficked"]
+
+
+def test_risk_aversion_changes_choices() -> None:
+    bold = routesim.run(small(migrants={"risk_aversion": 0.1}), seed=4).metrics
+    timid = routesim.run(small(migrants={"risk_aversion": 4.0}), seed=4).metrics
+    assert bold["sea_death_rate"] != timid["sea_death_rate"]
+    assert bold["arrived"] != timid["arrived"]
+
+
+# --- smugglers -------------------------------------------------------------------------------
+
+
+def test_fee_prices_in_enforcement_bribes_and_right_of_way() -> None:
+    model = RouteModel(small())
+    leg = model.network.leg_index[("Agadez", "Sebha")]
+    org = model.params.smugglers.organisations["small_network"]
+
+    def cost() -> float:
+        return full_cost(model, leg, org, 0.0, 0.8)[0]
+
+    base = cost()
+    model.market.pressure[leg] = 0.9  # smugglers have learnt that patrols stop more convoys
+    assert cost() > base
+    patrolled = cost()
+    model.enforcement[leg] = 0.9  # bribes grow with enforcement
+    assert cost() > patrolled
+    bribed = cost()
+    model.armed_control[leg] = 0.0  # no right-of-way to pay
+    assert cost() < bribed
+
+
+def test_tactic_turns_risky_when_patrols_rise() -> None:
+    model = RouteModel(small())
+    leg = model.network.leg_index[("Agadez", "Sebha")]
+    org = model.params.smugglers.organisations["individual"]
+    model.market.pressure[leg] = 0.05
+    assert full_cost(model, leg, org, 15_000, 0.8)[1] == "main_track"
+    model.market.pressure[leg] = 1.0
+    assert full_cost(model, leg, org, 15_000, 0.8)[1] == "remote_track"
+
+
+def test_markup_follows_demand() -> None:
+    model = RouteModel(small())
+    smuggler = next(s for s in model.market.active if s.mode == "sea")
+    before = smuggler.markup
+    smuggler.passengers = []
+    smuggler.first_booking = model.day
+    smuggler.depart(full=True)
+    assert smuggler.markup > before
+    smuggler.busy = False
+    smuggler.depart(full=False)
+    assert smuggler.markup < before * 1.1
+
+
+def test_smugglers_enter_where_people_queue_and_leave_when_arrested() -> None:
+    model = run_model(smugglers={"initial_per_leg": 0})
+    assert model.outcomes.count["smuggled_crossings"] > 0  # entrants came for the queues
+    smugglers = list(model.agents_by_type[Smuggler])
+    arrested = [s for s in smugglers if s.arrested]
+    assert arrested and all(s not in model.market.active for s in arrested)
+
+
+def test_least_organised_are_arrested_most() -> None:
+    model = run_model(authorities={"arrest_rate": 1.0})
+    arrests: dict[str, int] = {}
+    trips: dict[str, int] = {}
+    for s in model.agents_by_type[Smuggler]:
+        arrests[s.organisation] = arrests.get(s.organisation, 0) + s.arrested
+        trips[s.organisation] = trips.get(s.organisation, 0) + s.trips
+    per_trip = {org: arrests[org] / trips[org] for org in trips}
+    assert per_trip["individual"] > 2 * per_trip["structured"]
+
+
+def test_tramadol_on_niger_libya_legs() -> None:
+    assert run_model().ledger.flows["tramadol"] > 0
+    assert run_model(smugglers={"tramadol_eur_per_trip": 0}).ledger.flows["tramadol"] == 0
+
+
+# --- armed groups and authorities ------------------------------------------------------------
+
+
+def test_armed_groups_tax_kidnap_and_extort() -> None:
+    model = run_model(armed_groups={"kidnap_rate": 0.3})
+    flows, count = model.ledger.flows, model.outcomes.count
+    assert flows["right_of_way"] > 0 and flows["extortion"] > 0
+    assert count["kidnapped"] > 0 and flows["ransom"] > 0
+    none = run_model(
+        armed_groups={"kidnap_rate": 0.3},
+        policies=[{"where": {"mode": ALL_MODES}, "armed_control": 0.0}],
+    )
+    assert none.outcomes.count["kidnapped"] == 0 and none.ledger.flows["right_of_way"] == 0
+
+
+def test_pullbacks_detain_and_corruption_takes_bribes() -> None:
+    model = run_model()
+    count = model.outcomes.count
+    assert count["intercepted"] > 0 and count["detained"] > 0
+    assert model.ledger.flows["bribe"] > 0
+    clean = run_model(policies=[{"where": {"mode": ALL_MODES}, "corruption": 0.0}])
+    assert clean.ledger.flows["bribe"] == 0
+
+
+def test_no_enforcement_no_interceptions() -> None:
+    model = run_model(policies=[{"where": {"mode": ALL_MODES}, "enforcement": 0.0}])
+    assert model.outcomes.count["intercepted"] == 0
+
+
+def test_legal_pathway_quota_is_issued() -> None:
+    quota = 20_000
+    result = routesim.run(
+        small(policies=[{"legal_pathways": {"origin": "MLI", "quota_per_year": quota}}])
+    )
+    issued = result.metrics["arrived_legal"]
+    expected = quota * result.summary["days"] / 365
+    assert 0.8 * expected <= issued <= 1.05 * expected
+
+
+def test_closing_visa_free_travel_stops_regular_flights() -> None:
+    open_ = routesim.run(small()).legs
+    closed = routesim.run(small(policies=[{"where": {"mode": "air"}, "visa_free": False}])).legs
+    air_open = open_[open_["mode"] == "air"]
+    air_closed = closed[closed["mode"] == "air"]
+    self_open = (air_open["departures"] * (1 - air_open["smuggled_share"].fillna(1))).sum()
+    self_closed = (air_closed["departures"] * (1 - air_closed["smuggled_share"].fillna(1))).sum()
+    assert self_open > 0 and self_closed == 0
+
+
+def test_policy_takes_effect_on_its_day() -> None:
+    day = 40
+    result = routesim.run(
+        small(policies=[{"day": day, "where": {"mode": ALL_MODES}, "enforcement": 0.0}])
+    )
+    daily = result.daily.set_index("day")["intercepted"].diff().fillna(0)
+    assert daily.loc[: day - 1].sum() > 0
+    late = daily.loc[day + 10 :]  # trips under way on the day may still be stopped
+    assert late.sum() == 0
