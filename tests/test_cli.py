@@ -113,9 +113,11 @@ def test_bad_input_is_one_line_exit_2_and_no_output(tmp_path: Path, name: str) -
     ],
 )
 def test_bad_command_line_values(tmp_path: Path, args: list[str], words: str, capsys) -> None:
-    with pytest.raises(SystemExit) if args[0] in ("--days", "--scale") else _no_raise():
+    try:
         code = main(["run", str(SCENARIOS / "baseline.yaml"), "--out", str(tmp_path / "o"), *args])
-        assert code == 2
+    except SystemExit as exit_:  # argparse's own checks
+        code = exit_.code
+    assert code == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and words in err[0]
     assert not (tmp_path / "o").exists()
@@ -138,11 +140,3 @@ def test_a_csv_missing_a_column(tmp_path: Path) -> None:
     assert proc.returncode == 2
     line = proc.stderr.strip()
     assert "legs.csv: base_hazard: missing column" in line and "\n" not in line
-
-
-class _no_raise:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> bool:
-        return False
