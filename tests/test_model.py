@@ -254,3 +254,31 @@ def test_policy_takes_effect_on_its_day() -> None:
     assert daily.loc[: day - 1].sum() > 0
     late = daily.loc[day + 10 :]  # trips under way on the day may still be stopped
     assert late.sum() == 0
+
+
+def test_identical_in_a_fresh_interpreter(tmp_path) -> None:
+    """Same scenario and seed give the same numbers in another process (no hidden state)."""
+    import subprocess
+    import sys
+
+    here = routesim.run(small(), seed=21)
+    scenario = tmp_path / "small.yaml"
+    scenario.write_text(json.dumps(small().model_dump(mode="json")))
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "routesim.cli",
+            "run",
+            str(scenario),
+            "--seed",
+            "21",
+            "--quiet",
+            "--out",
+            str(tmp_path / "o"),
+        ],
+        check=True,
+    )
+    there = json.loads((tmp_path / "o" / "summary.json").read_text())
+    assert there["metrics"] == pytest.approx(here.metrics, rel=0, abs=0)
+    assert there["config_hash"] == here.summary["config_hash"]

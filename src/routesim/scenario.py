@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -370,10 +371,7 @@ def apply_override(data: dict[str, Any], item: str, source: str | Path = "--set"
     keys = [k for k in path.strip().split(".") if k]
     if not keys:
         raise ScenarioError("--set", item, "empty parameter path")
-    try:
-        value = yaml.safe_load(raw)
-    except yaml.YAMLError:
-        value = raw
+    value = _parse_value(raw)
     node: Any = data
     for i, key in enumerate(keys[:-1]):
         node = _child(node, key, ".".join(keys[: i + 1]), create=True)
@@ -384,6 +382,20 @@ def apply_override(data: dict[str, Any], item: str, source: str | Path = "--set"
         node[last] = value
     else:
         raise ScenarioError("--set", path, "cannot set a key inside a scalar")
+
+
+_NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
+
+
+def _parse_value(raw: str) -> Any:
+    """A command-line value as YAML would read it, plus numbers YAML 1.1 misses (1e-3)."""
+    try:
+        value = yaml.safe_load(raw)
+    except yaml.YAMLError:
+        return raw
+    if isinstance(value, str) and _NUMBER.fullmatch(value.strip()):
+        return float(value)
+    return value
 
 
 def _child(node: Any, key: str, path: str, create: bool) -> Any:
