@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import shutil
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 
 import routesim
+from routesim.network import RouteNetwork
 from routesim.scenario import Scenario, merge
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,6 +47,15 @@ def replicates(
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(workers, mp_context=context) as pool:
         return list(pool.map(_run_summary, [(size, changes, s) for s in seeds]))
+
+
+def edited_network(tmp_path: Path, file: str, edit: Callable[[pd.DataFrame], pd.DataFrame]) -> Path:
+    """A copy of the packaged network in `tmp_path/net` with one CSV changed by `edit`."""
+    folder = tmp_path / "net"
+    shutil.copytree(RouteNetwork.load().folder, folder)
+    table = pd.read_csv(folder / file, dtype=str, keep_default_na=False)
+    edit(table).to_csv(folder / file, index=False)
+    return folder
 
 
 @pytest.fixture(scope="session")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -14,7 +13,7 @@ import pytest
 from routesim.cli import main
 from routesim.outcomes import LEG_COLUMNS, METRICS
 
-from .conftest import SCENARIOS
+from .conftest import SCENARIOS, edited_network
 
 FAST = ["--days", "20", "--scale", "100", "--set", "warmup_days=20"]
 
@@ -124,12 +123,7 @@ def test_bad_command_line_values(tmp_path: Path, args: list[str], words: str, ca
 
 
 def test_a_csv_missing_a_column(tmp_path: Path) -> None:
-    from routesim.network import RouteNetwork
-
-    data = tmp_path / "net"
-    shutil.copytree(RouteNetwork.load().folder, data)
-    legs = pd.read_csv(data / "legs.csv", dtype=str, keep_default_na=False)
-    legs.drop(columns=["base_hazard"]).to_csv(data / "legs.csv", index=False)
+    data = edited_network(tmp_path, "legs.csv", lambda t: t.drop(columns=["base_hazard"]))
     scenario = tmp_path / "own.yaml"
     scenario.write_text(f"name: own\nnetwork: {{data_dir: {data.name}}}\n")
     proc = subprocess.run(

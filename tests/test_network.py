@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import shutil
-
 import numpy as np
 import pandas as pd
 import pytest
 
 from routesim.network import COLUMNS, NetworkError, RouteNetwork
+
+from .conftest import edited_network
 
 
 @pytest.fixture(scope="module")
@@ -98,31 +98,28 @@ def test_path_costs_are_shortest_paths(net: RouteNetwork) -> None:
 
 @pytest.mark.parametrize("name", list(COLUMNS))
 def test_missing_column_is_a_clear_error(tmp_path, name: str) -> None:
-    folder = tmp_path / "net"
-    shutil.copytree(RouteNetwork.load().folder, folder)
-    table = pd.read_csv(folder / name, dtype=str, keep_default_na=False)
-    dropped = [c for c in table.columns if c != "source"][1]
-    table.drop(columns=[dropped]).to_csv(folder / name, index=False)
+    dropped = [c for c in COLUMNS[name] if c != "source"][1]
+    folder = edited_network(tmp_path, name, lambda t: t.drop(columns=[dropped]))
     with pytest.raises(NetworkError) as err:
         RouteNetwork.load(folder)
     assert name in str(err.value) and dropped in str(err.value)
 
 
+def _set(row: int, column: str, value: str):
+    def edit(table: pd.DataFrame) -> pd.DataFrame:
+        table.loc[row, column] = value
+        return table
+
+    return edit
+
+
 def test_bad_value_names_row_and_column(tmp_path) -> None:
-    folder = tmp_path / "net"
-    shutil.copytree(RouteNetwork.load().folder, folder)
-    legs = pd.read_csv(folder / "legs.csv", dtype=str, keep_default_na=False)
-    legs.loc[3, "base_hazard"] = "1.5"
-    legs.to_csv(folder / "legs.csv", index=False)
+    folder = edited_network(tmp_path, "legs.csv", _set(3, "base_hazard", "1.5"))
     with pytest.raises(NetworkError, match=r"legs.csv: row 5, base_hazard: out of range"):
         RouteNetwork.load(folder)
 
 
 def test_unknown_leg_endpoint(tmp_path) -> None:
-    folder = tmp_path / "net"
-    shutil.copytree(RouteNetwork.load().folder, folder)
-    legs = pd.read_csv(folder / "legs.csv", dtype=str, keep_default_na=False)
-    legs.loc[0, "to"] = "Atlantis"
-    legs.to_csv(folder / "legs.csv", index=False)
+    folder = edited_network(tmp_path, "legs.csv", _set(0, "to", "Atlantis"))
     with pytest.raises(NetworkError, match="Atlantis"):
         RouteNetwork.load(folder)

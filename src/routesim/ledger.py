@@ -17,12 +17,10 @@ class Account(Protocol):
     def holdings(self) -> float: ...
 
 
-class OutsideAccount:
-    """Money that crosses the model's boundary (families, employers, suppliers, drug buyers)."""
+class Wallet:
+    """Cash held in EUR by one account (a smuggler, an armed group, an authority, ...)."""
 
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self.cash = 0.0
+    cash: float = 0.0
 
     def debit(self, eur: float) -> None:
         self.cash -= eur
@@ -32,6 +30,14 @@ class OutsideAccount:
 
     def holdings(self) -> float:
         return self.cash
+
+
+class OutsideAccount(Wallet):
+    """Money that crosses the model's boundary (families, employers, suppliers, drug buyers)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.cash = 0.0
 
 
 class Ledger:

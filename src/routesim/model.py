@@ -369,24 +369,13 @@ class RouteModel(mesa.Model):
                 ahead = onward[self.leg_dst[leg]]
                 if not math.isfinite(ahead):
                     continue
-                if self.offers_self[leg]:
-                    options.append(
-                        (
-                            int(leg),
-                            SELF,
-                            float(total[risk_class, leg, SELF] + ahead),
-                            float(price[leg, SELF]),
-                        )
-                    )
-                if self.offers_smuggled[leg]:
-                    options.append(
-                        (
-                            int(leg),
-                            SMUGGLED,
-                            float(total[risk_class, leg, SMUGGLED] + ahead),
-                            float(price[leg, SMUGGLED]),
-                        )
-                    )
+                for channel, offered in (
+                    (SELF, self.offers_self),
+                    (SMUGGLED, self.offers_smuggled),
+                ):
+                    if offered[leg]:
+                        cost = float(total[risk_class, leg, channel] + ahead)
+                        options.append((int(leg), channel, cost, float(price[leg, channel])))
             self._menus[key] = options
         return options
 
@@ -419,6 +408,7 @@ class RouteModel(mesa.Model):
         self._menus: dict[int, list[tuple[int, int, float, float]]] = {}
 
     def _spawn(self) -> None:
+        """New people set out from each origin (Poisson around its yearly flow)."""
         rng = self.rng
         for k, rate in enumerate(self._origin_rate):
             n = int(rng.poisson(rate))
@@ -429,18 +419,18 @@ class RouteModel(mesa.Model):
             minor = rng.random(n) < self._origin_minor[k]
             risk = rng.choice(len(RISK_CLASSES), size=n, p=RISK_CLASS_SHARES)
             skill = rng.random(n)
-            node, nationality = self._origin_node[k], self._origin_nationality[k]
-            for i in range(n):
-                m = Migrant(
-                    self,
-                    node,
-                    nationality,
-                    float(cash[i]),
-                    bool(female[i]),
-                    bool(minor[i]),
-                    int(risk[i]),
-                    float(skill[i]),
-                )
+            arrivals = Migrant.create_agents(
+                self,
+                n,
+                self._origin_node[k],
+                self._origin_nationality[k],
+                cash.tolist(),
+                female.tolist(),
+                minor.tolist(),
+                risk.tolist(),
+                skill.tolist(),
+            )
+            for m in arrivals:
                 self.calendar.add(self.day, m)
             self.outcomes.add("departed", n)
 

@@ -82,7 +82,7 @@ LEG_COLUMNS = (
     "structured_share",
     "risky_tactic_share",
 )
-ARMED_GROUP_KINDS = ("right_of_way", "protection", "ransom", "extortion")
+ARMED_GROUP_KINDS = ("right_of_way", "ransom", "extortion")  # right-of-way buys protection
 
 
 class Outcomes:

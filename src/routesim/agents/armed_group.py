@@ -12,27 +12,20 @@ from typing import TYPE_CHECKING
 
 import mesa
 
+from routesim.ledger import Wallet
+
 if TYPE_CHECKING:
     from routesim.agents.migrant import Migrant
     from routesim.model import RouteModel
 
 
-class ArmedGroup(mesa.Agent):
+class ArmedGroup(Wallet, mesa.Agent):
     model: RouteModel
 
     def __init__(self, model: RouteModel, name: str) -> None:
         super().__init__(model)
         self.name = name
         self.cash = 0.0
-
-    def debit(self, eur: float) -> None:
-        self.cash -= eur
-
-    def credit(self, eur: float) -> None:
-        self.cash += eur
-
-    def holdings(self) -> float:
-        return self.cash
 
     def kidnap_chance(self, leg: int, protected: bool) -> float:
         params = self.model.params.armed_groups

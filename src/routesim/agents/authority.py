@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 
 import mesa
 
+from routesim.ledger import Wallet
+
 if TYPE_CHECKING:
     from routesim.agents.migrant import Migrant
     from routesim.model import RouteModel
@@ -30,7 +32,7 @@ class Quota:
     queue: deque[Migrant] = field(default_factory=deque)
 
 
-class Authority(mesa.Agent):
+class Authority(Wallet, mesa.Agent):
     model: RouteModel
 
     def __init__(
@@ -42,15 +44,6 @@ class Authority(mesa.Agent):
         self.visa_free_for = visa_free_for
         self.quotas: dict[str, Quota] = {}
         self.cash = 0.0
-
-    def debit(self, eur: float) -> None:
-        self.cash -= eur
-
-    def credit(self, eur: float) -> None:
-        self.cash += eur
-
-    def holdings(self) -> float:
-        return self.cash
 
     # --- enforcement ------------------------------------------------------------------------------
 

@@ -71,6 +71,7 @@ class Migrant(mesa.Agent):
         self.failures = 0
         self.debt = 0.0
         self.fee = 0.0  # the fee of the current smuggled leg (per person)
+        self._work_days = 0
         self.creditor: Smuggler | None = None
         self.captor: ArmedGroup | None = None
         self.travelled = self.smuggled = self.trafficked = False
@@ -150,14 +151,15 @@ class Migrant(mesa.Agent):
             model.apply_for_visa(self)
         elif price <= self.cash + 1e-9:
             self._go(leg, channel)
-        elif (
-            channel == SMUGGLED
-            and model.rng.random() < params.borrow_propensity
-            and model.market.book(self, leg, on_credit=True)
-        ):
-            pass
-        else:
+        elif not (channel == SMUGGLED and self._borrow(leg)):
             self._short_of_money(price, choices)
+
+    def _borrow(self, leg: int) -> bool:
+        """Travel now, pay later: only with groups that offer credit, and not everyone accepts."""
+        model = self.model
+        return model.rng.random() < model.params.migrants.borrow_propensity and model.market.book(
+            self, leg, on_credit=True
+        )
 
     def _go(self, leg: int, channel: int) -> None:
         model = self.model
@@ -249,6 +251,11 @@ class Migrant(mesa.Agent):
 
     def _freed(self) -> None:
         """End of exploitation: debts are taken as worked off, the exploiter keeps the earnings."""
+        self._repay_debt()
+        self.set_state(WAITING)
+
+    def _repay_debt(self) -> None:
+        """The work extracted pays the creditor what the fee was (money from outside employers)."""
         model = self.model
         if self.debt > 0 and self.creditor is not None:
             model.ledger.pay(
@@ -257,8 +264,7 @@ class Migrant(mesa.Agent):
                 self.debt * model.scale,
                 "debt_repayment",
             )
-            self.debt, self.creditor = 0.0, None
-        self.set_state(WAITING)
+        self.debt, self.creditor = 0.0, None
 
     def detain(self, days: int) -> None:
         self.model.outcomes.add("detained")
@@ -287,16 +293,10 @@ class Migrant(mesa.Agent):
             out.add("arrived")
             out.add("journey_days", model.day - self.start_day)
             out.add("arrived_counted")
-            if self.debt > 0 and self.creditor is not None:
+            if self.debt > 0:
                 # End-to-end control: the debt is extracted from work in Europe.
                 self._count_trafficked()
-                model.ledger.pay(
-                    model.ledger.outside["employers"],
-                    self.creditor,
-                    self.debt * model.scale,
-                    "debt_repayment",
-                )
-                self.debt, self.creditor = 0.0, None
+                self._repay_debt()
         self.set_state(state)
 
 

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 
 import mesa
 
+from routesim.ledger import Wallet
+
 if TYPE_CHECKING:
     from routesim.agents.migrant import Migrant
     from routesim.model import RouteModel
@@ -63,7 +65,7 @@ def full_cost(
     return best[1:]
 
 
-class Smuggler(mesa.Agent):
+class Smuggler(Wallet, mesa.Agent):
     model: RouteModel
 
     def __init__(self, model: RouteModel, leg: int, organisation: str) -> None:
@@ -95,15 +97,6 @@ class Smuggler(mesa.Agent):
         self.open_trip()
 
     # --- money -----------------------------------------------------------------------------------
-
-    def debit(self, eur: float) -> None:
-        self.cash -= eur
-
-    def credit(self, eur: float) -> None:
-        self.cash += eur
-
-    def holdings(self) -> float:
-        return self.cash
 
     # --- pricing ---------------------------------------------------------------------------------
 
