@@ -142,10 +142,10 @@ def test_fee_prices_in_enforcement_bribes_and_right_of_way() -> None:
     model.market.pressure[leg] = 0.9  # smugglers have learnt that patrols stop more convoys
     assert cost() > base
     patrolled = cost()
-    model.enforcement[leg] = 0.9  # bribes grow with enforcement
+    model.conditions.enforcement[leg] = 0.9  # bribes grow with enforcement
     assert cost() > patrolled
     bribed = cost()
-    model.armed_control[leg] = 0.0  # no right-of-way to pay
+    model.conditions.armed_control[leg] = 0.0  # no right-of-way to pay
     assert cost() < bribed
 
 

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import NoReturn
 
-from routesim.model import run
+from routesim.runner import run
 from routesim.scenario import Scenario, ScenarioError
 
 HEADLINE = (

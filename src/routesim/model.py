@@ -13,18 +13,15 @@ from __future__ import annotations
 import functools
 import math
 from collections import defaultdict
-from collections.abc import Sequence
-from importlib.metadata import PackageNotFoundError, version
-from pathlib import Path
 from typing import Any
 
 import mesa
 import numpy as np
-from tqdm.auto import tqdm
 
 from routesim.agents.armed_group import ArmedGroup
 from routesim.agents.authority import Authority
 from routesim.agents.migrant import RISK_CLASS_SHARES, RISK_CLASSES, Migrant
+from routesim.conditions import NO_GROUP, LegConditions
 from routesim.information import SELF, SMUGGLED, Information
 from routesim.ledger import Ledger
 from routesim.market import Market
@@ -36,16 +33,9 @@ from routesim.outcomes import (
     METRICS,
     WAITING,
     Outcomes,
-    RunResult,
 )
-from routesim.scenario import Policy, Scenario, ScenarioError, apply_override
+from routesim.scenario import Policy, Scenario, ScenarioError
 from routesim.trips import Trips
-
-NO_GROUP = -1
-try:
-    __version__ = version("routesim")
-except PackageNotFoundError:  # running from a source tree
-    __version__ = "0+unknown"
 
 
 class Calendar:
@@ -75,6 +65,7 @@ class RouteModel(mesa.Model):
         self.network = net = network or RouteNetwork.load(scenario.network.data_dir)
         self.day = -scenario.warmup_days
         self._read_network(net)
+        self.conditions = LegConditions(net, scenario.authorities)
         self._policies = self._check_policies(scenario.policies)
         self.outcomes = Outcomes(net.legs, self.scale)
         self.ledger = Ledger()
@@ -94,27 +85,8 @@ class RouteModel(mesa.Model):
         efficiency = np.array(
             [scenario.authorities.interception_efficiency[m] for m in self.leg_mode]
         )
-        self.info = Information(
-            net.n_legs,
-            scenario.migrants.info_delay_days,
-            scenario.migrants.info_memory_days,
-            prior_death=np.repeat(self._hazard[:, None], 2, axis=1),
-            # People expect smugglers to get past some patrols (bribes, knowing the coast).
-            prior_intercept=np.stack(
-                [
-                    self.enforcement * efficiency,
-                    self.enforcement
-                    * efficiency
-                    * (1 - 0.6 * self.corruption * scenario.authorities.bribe_efficacy),
-                ],
-                axis=1,
-            ),
-            prior_abuse=np.repeat(
-                (self.armed_control * scenario.armed_groups.kidnap_rate)[:, None], 2, axis=1
-            ),
-            prior_fee=self._prior_fee(net),
-        )
-        self.market = Market(self, pressure=self.enforcement * efficiency)
+        self.info = self._news_board(efficiency)
+        self.market = Market(self, pressure=self.conditions.enforcement * efficiency)
         self.datacollector = mesa.DataCollector(
             model_reporters={
                 name: functools.partial(_read_metric, name=name) for name in METRICS + EXTRA_METRICS
@@ -140,8 +112,6 @@ class RouteModel(mesa.Model):
         self.leg_needed: np.ndarray = legs["smuggler_needed"].to_numpy()
         self.leg_from_country: list[str] = legs["from_country"].tolist()
         self.leg_to_country: list[str] = legs["to_country"].tolist()
-        self._hazard = legs["base_hazard"].to_numpy()
-        self._sar_base = legs["search_and_rescue"].to_numpy()
         self.wage: list[float] = locs["wage_eur_day"].tolist()
         self.is_destination: list[bool] = (locs["kind"] == "destination").tolist()
         self.is_gold_mine: list[bool] = (locs["kind"] == "gold_mine").tolist()
@@ -149,15 +119,6 @@ class RouteModel(mesa.Model):
         ecowas_free = (legs["ecowas"] == 1).to_numpy() & (self.leg_needed == 0)
         self.offers_self = is_air | (self.leg_needed < 1)
         self.offers_smuggled = ~ecowas_free
-        # Leg conditions: what the policy timeline may change.
-        corruption = dict(zip(net.countries["iso3"], net.countries["corruption"], strict=True))
-        self.enforcement = legs["enforcement"].to_numpy().copy()
-        self.search_and_rescue = self._sar_base.copy()
-        self.corruption = np.array(legs["from_country"].map(corruption), dtype=float)
-        self.armed_control = np.zeros(net.n_legs)
-        self.armed_owner = np.full(net.n_legs, NO_GROUP)
-        self.right_of_way = np.zeros(net.n_legs)
-        self.visa_free = np.ones(net.n_legs, dtype=bool)
         mix = net.countries.set_index("iso3")[["share_structured", "share_small_network"]]
         structured = legs["from_country"].map(mix["share_structured"]).to_numpy(dtype=float)
         small = legs["from_country"].map(mix["share_small_network"]).to_numpy(dtype=float)
@@ -181,6 +142,23 @@ class RouteModel(mesa.Model):
     def _country_of(self, location: str) -> str:
         return str(self.network.locations["country"].iloc[self.network.index[location]])
 
+    def _news_board(self, efficiency: np.ndarray) -> Information:
+        """What people believe of each leg before hearing from anyone: its reputation."""
+        p, c = self.params, self.conditions
+        caught = c.enforcement * efficiency
+        # People expect smugglers to get past some patrols (bribes, knowing the coast).
+        caught_smuggled = caught * (1 - 0.6 * c.corruption * p.authorities.bribe_efficacy)
+        abuse = c.armed_control * p.armed_groups.kidnap_rate
+        return Information(
+            self.network.n_legs,
+            p.migrants.info_delay_days,
+            p.migrants.info_memory_days,
+            prior_death=np.stack([c.base_hazard, c.base_hazard], axis=1),
+            prior_intercept=np.stack([caught, caught_smuggled], axis=1),
+            prior_abuse=np.stack([abuse, abuse], axis=1),
+            prior_fee=self._prior_fee(self.network),
+        )
+
     @staticmethod
     def _prior_fee(net: RouteNetwork) -> np.ndarray:
         """Reputation of a leg's price before anyone is heard from: the reported midpoint."""
@@ -192,19 +170,19 @@ class RouteModel(mesa.Model):
         group = self.armed_groups.get(group_name)
         if group is None:
             group = self.armed_groups[group_name] = ArmedGroup(self, group_name)
-        self.armed_owner[leg] = list(self.armed_groups).index(group_name)
-        self.armed_control[leg] = control
-        self.right_of_way[leg] = right_of_way
+        self.conditions.armed_owner[leg] = list(self.armed_groups).index(group_name)
+        self.conditions.armed_control[leg] = control
+        self.conditions.right_of_way[leg] = right_of_way
         self._group_list = list(self.armed_groups.values())
         self._refresh_group_at_node()
 
     def _refresh_group_at_node(self) -> None:
         best: dict[int, tuple[float, int]] = {}
-        for leg in np.flatnonzero(self.armed_owner >= 0):
-            control = float(self.armed_control[leg])
+        for leg in np.flatnonzero(self.conditions.armed_owner >= 0):
+            control = float(self.conditions.armed_control[leg])
             for node in (self.leg_src[leg], self.leg_dst[leg]):
                 if control > 0 and control > best.get(node, (0.0, NO_GROUP))[0]:
-                    best[node] = (control, int(self.armed_owner[leg]))
+                    best[node] = (control, int(self.conditions.armed_owner[leg]))
         self._group_at_node = {node: g for node, (_, g) in best.items()}
 
     # --- policies -------------------------------------------------------------------------------
@@ -251,16 +229,19 @@ class RouteModel(mesa.Model):
             for key, value in policy.leg_actions.items():
                 if key == "armed_control":
                     for leg in legs:
-                        owner = int(self.armed_owner[leg])
+                        owner = int(self.conditions.armed_owner[leg])
                         name = policy.armed_group or (
                             self._group_list[owner].name
                             if owner >= 0
                             else f"armed_groups_{self.leg_from_country[leg]}"
                         )
-                        row = self.right_of_way[leg] or self.params.armed_groups.right_of_way_eur
+                        row = (
+                            self.conditions.right_of_way[leg]
+                            or self.params.armed_groups.right_of_way_eur
+                        )
                         self._give_leg(int(leg), name, float(value), row)
                 else:
-                    getattr(self, key)[legs] = value
+                    self.conditions.set(legs, key, value)
         if policy.legal_pathways is not None:
             lp = policy.legal_pathways
             dest = self.network.index[lp.destination]
@@ -279,40 +260,14 @@ class RouteModel(mesa.Model):
         return self.authorities[self.leg_from_country[leg]]
 
     def armed_group_on(self, leg: int) -> ArmedGroup | None:
-        owner = self.armed_owner[leg]
-        if owner < 0 or self.armed_control[leg] <= 0:
+        owner = self.conditions.armed_owner[leg]
+        if owner < 0 or self.conditions.armed_control[leg] <= 0:
             return None
         return self._group_list[owner]
 
     def armed_group_at(self, node: int) -> ArmedGroup | None:
         g = self._group_at_node.get(node)
         return None if g is None else self._group_list[g]
-
-    def hazard_now(self, leg: int) -> float:
-        """Per-person death risk of a standard trip, given today's search and rescue."""
-        base = self._hazard[leg]
-        if self.leg_mode[leg] != "sea":
-            return float(base)
-        unrescued = (1 - self.search_and_rescue[leg]) / max(0.05, 1 - self._sar_base[leg])
-        return float(base * unrescued)
-
-    def bribe_leak(self, leg: int, access: float) -> float:
-        """Share of enforcement a smuggler's bribes neutralise on a leg."""
-        return float(self.corruption[leg] * self.params.authorities.bribe_efficacy * access)
-
-    def bribe_per_person(self, leg: int) -> float:
-        return float(
-            self.corruption[leg]
-            * self.enforcement[leg]
-            * self.params.authorities.bribe_eur_per_person
-        )
-
-    def right_of_way_per_person(self, leg: int) -> float:
-        return (
-            float(self.armed_control[leg] * self.right_of_way[leg])
-            if self.armed_owner[leg] >= 0
-            else 0.0
-        )
 
     def side_business_eur(self, leg: int) -> float:
         """Tramadol carried on the same vehicles, Niger -> Libya (UNODC 2023)."""
@@ -322,7 +277,7 @@ class RouteModel(mesa.Model):
 
     def can_go_alone(self, leg: int, migrant: Migrant) -> bool:
         if self.leg_mode[leg] == "air" and not (
-            self.visa_free[leg]
+            self.conditions.visa_free[leg]
             and migrant.nationality in self.authorities[self.leg_to_country[leg]].visa_free_for
         ):
             return False
@@ -500,54 +455,3 @@ class RouteModel(mesa.Model):
         if any(a.cash < -1e-9 for a in self.agents_by_type.get(Migrant, ())):
             errors.append("a migrant holds negative cash")
         return errors
-
-
-def run(
-    scenario: Scenario | str | Path,
-    seed: int | None = None,
-    days: int | None = None,
-    scale: int | None = None,
-    overrides: Sequence[str] = (),
-    progress: bool = False,
-) -> RunResult:
-    """Run one scenario (a `Scenario` or a YAML path) and return its summary, daily and leg tables.
-
-    `seed`, `days` and `scale` replace the scenario's own; `overrides` are `PATH=VALUE` strings as
-    on the command line. `progress=True` shows a progress bar on a terminal.
-    """
-    if isinstance(scenario, Scenario):
-        if overrides:
-            data = scenario.model_dump(mode="python")
-            for item in overrides:
-                apply_override(data, item, source=scenario.source)
-            scenario = Scenario.from_dict(data, source=scenario.source)
-    else:
-        scenario = Scenario.load(scenario, overrides)
-    changes = {k: v for k, v in (("seed", seed), ("days", days), ("scale", scale)) if v is not None}
-    if changes:
-        scenario = scenario.with_updates(**changes)
-    model = RouteModel(scenario)
-    total = scenario.warmup_days + scenario.days
-    with tqdm(
-        total=total,
-        unit="day",
-        disable=not progress,
-        leave=False,
-        desc=scenario.name,
-        mininterval=0.5,
-        delay=2,  # only runs longer than a couple of seconds get a bar
-    ) as bar:
-        model.run_model(progress=bar.update)
-    daily = model.datacollector.get_model_vars_dataframe().reset_index(drop=True)
-    daily.insert(0, "day", np.arange(len(daily)))
-    summary = {
-        "scenario": scenario.name,
-        "seed": scenario.seed,
-        "config_hash": scenario.config_hash(),
-        "routesim_version": __version__,
-        "days": scenario.days,
-        "warmup_days": scenario.warmup_days,
-        "scale": scenario.scale,
-        "metrics": {k: float(v) for k, v in model.outcomes.metrics(model.ledger.flows).items()},
-    }
-    return RunResult(summary, daily, model.outcomes.legs_table())

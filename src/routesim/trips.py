@@ -56,7 +56,7 @@ class Trips:
 
     def depart_with(self, smuggler: Smuggler, passengers: list[Migrant]) -> None:
         model = self.model
-        leak = model.bribe_leak(smuggler.leg, smuggler.org.bribe_access)
+        leak = model.conditions.bribe_leak(smuggler.leg, smuggler.org.bribe_access)
         protected = model.armed_group_on(smuggler.leg) is not None
         self._start(
             Trip(
@@ -97,7 +97,7 @@ class Trips:
         channel = SMUGGLED if trip.operator is not None else SELF
         authority = model.authority_of(leg)
 
-        p_death = min(1.0, model.hazard_now(leg) * trip.hazard)
+        p_death = min(1.0, model.conditions.hazard_now(leg) * trip.hazard)
         if mode in LETHALITY:
             distress = min(1.0, p_death / LETHALITY[mode])
             in_distress = distress > 0 and rng.random() < distress

@@ -36,15 +36,15 @@ def full_cost(
     params = model.params
     mode = model.leg_mode[leg]
     unit = model.leg_smuggler_cost[leg]
-    leak = model.bribe_leak(leg, org.bribe_access)
+    leak = model.conditions.bribe_leak(leg, org.bribe_access)
     pressure = model.market.pressure[leg]
     asset = params.smugglers.asset_eur[mode]
     arrest_loss = (
         params.authorities.arrest_rate * (1 - org.arrest_evasion) * params.smugglers.arrest_cost_eur
     )
-    fixed = model.bribe_per_person(leg) + model.right_of_way_per_person(leg)
+    fixed = model.conditions.bribe_per_person(leg) + model.conditions.right_of_way_per_person(leg)
     side = model.side_business_eur(leg)
-    hazard = model.hazard_now(leg)
+    hazard = model.conditions.hazard_now(leg)
     best: tuple[float, float, str, Tactic, int] | None = None
     for name, tactic in params.smugglers.tactics[mode].items():
         people = params.smugglers.capacity[mode] * org.capacity_factor * tactic.load
@@ -160,12 +160,18 @@ class Smuggler(Wallet, mesa.Agent):
         unit = model.leg_smuggler_cost[self.leg] * self.tactic.cost_factor
         ledger.pay(self, ledger.outside["suppliers"], unit * people, "supplies")
         ledger.pay(
-            self, model.authority_of(self.leg), model.bribe_per_person(self.leg) * people, "bribe"
+            self,
+            model.authority_of(self.leg),
+            model.conditions.bribe_per_person(self.leg) * people,
+            "bribe",
         )
         group = model.armed_group_on(self.leg)
         if group is not None:
             ledger.pay(
-                self, group, model.right_of_way_per_person(self.leg) * people, "right_of_way"
+                self,
+                group,
+                model.conditions.right_of_way_per_person(self.leg) * people,
+                "right_of_way",
             )
         low, high = params.markup_bounds
         step = params.markup_adaptation
@@ -197,7 +203,9 @@ class Smuggler(Wallet, mesa.Agent):
         else:
             side = model.side_business_eur(self.leg)
             ledger.pay(ledger.outside["drug_buyers"], self, side, "tramadol")
-            p_arrest = params.authorities.investigation_rate * model.enforcement[self.leg]
+            p_arrest = (
+                params.authorities.investigation_rate * model.conditions.enforcement[self.leg]
+            )
         self.busy = False
         self.last_active = model.day
         if model.rng.random() < p_arrest * (1 - self.org.arrest_evasion):

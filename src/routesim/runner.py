@@ -1,0 +1,70 @@
+"""One run of a scenario: load it, run it (with a progress bar if asked), summarise it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from routesim.model import RouteModel
+from routesim.outcomes import RunResult
+from routesim.scenario import Scenario, apply_override
+
+try:
+    __version__ = version("routesim")
+except PackageNotFoundError:  # running from a source tree
+    __version__ = "0+unknown"
+
+
+def run(
+    scenario: Scenario | str | Path,
+    seed: int | None = None,
+    days: int | None = None,
+    scale: int | None = None,
+    overrides: Sequence[str] = (),
+    progress: bool = False,
+) -> RunResult:
+    """Run one scenario (a `Scenario` or a YAML path) and return its summary, daily and leg tables.
+
+    `seed`, `days` and `scale` replace the scenario's own; `overrides` are `PATH=VALUE` strings as
+    on the command line. `progress=True` shows a progress bar on a terminal.
+    """
+    if isinstance(scenario, Scenario):
+        if overrides:
+            data = scenario.model_dump(mode="python")
+            for item in overrides:
+                apply_override(data, item, source=scenario.source)
+            scenario = Scenario.from_dict(data, source=scenario.source)
+    else:
+        scenario = Scenario.load(scenario, overrides)
+    changes = {k: v for k, v in (("seed", seed), ("days", days), ("scale", scale)) if v is not None}
+    if changes:
+        scenario = scenario.with_updates(**changes)
+    model = RouteModel(scenario)
+    total = scenario.warmup_days + scenario.days
+    with tqdm(
+        total=total,
+        unit="day",
+        disable=not progress,
+        leave=False,
+        desc=scenario.name,
+        mininterval=0.5,
+        delay=2,  # only runs longer than a couple of seconds get a bar
+    ) as bar:
+        model.run_model(progress=bar.update)
+    daily = model.datacollector.get_model_vars_dataframe().reset_index(drop=True)
+    daily.insert(0, "day", np.arange(len(daily)))
+    summary = {
+        "scenario": scenario.name,
+        "seed": scenario.seed,
+        "config_hash": scenario.config_hash(),
+        "routesim_version": __version__,
+        "days": scenario.days,
+        "warmup_days": scenario.warmup_days,
+        "scale": scenario.scale,
+        "metrics": {k: float(v) for k, v in model.outcomes.metrics(model.ledger.flows).items()},
+    }
+    return RunResult(summary, daily, model.outcomes.legs_table())
