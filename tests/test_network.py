@@ -123,3 +123,19 @@ def test_unknown_leg_endpoint(tmp_path) -> None:
     folder = edited_network(tmp_path, "legs.csv", _set(0, "to", "Atlantis"))
     with pytest.raises(NetworkError, match="Atlantis"):
         RouteNetwork.load(folder)
+
+
+def test_a_scenario_can_use_its_own_network(tmp_path) -> None:
+    """Users recalibrate by editing copies of the CSVs: here, half the people set out."""
+    import routesim
+    from routesim import Scenario
+
+    def halve(origins: pd.DataFrame) -> pd.DataFrame:
+        origins["people_per_year"] = (origins["people_per_year"].astype(float) / 2).astype(str)
+        return origins
+
+    folder = edited_network(tmp_path, "origins.csv", halve)
+    config = {"name": "own", "scale": 50, "warmup_days": 0, "days": 60, "seed": 2}
+    own = routesim.run(Scenario.from_dict({**config, "network": {"data_dir": str(folder)}}))
+    packaged = routesim.run(Scenario.from_dict(config))
+    assert 0.35 < own.metrics["departed"] / packaged.metrics["departed"] < 0.65

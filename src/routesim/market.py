@@ -109,6 +109,7 @@ class Market:
         params = model.params.smugglers
         heard_fee = model.info.perceived_fee()
         for leg in np.flatnonzero((self.unmet > 0) | self.full):
+            leg = int(leg)
             cost, _, _, seats = full_cost(
                 model,
                 leg,
@@ -121,7 +122,7 @@ class Market:
             else:
                 pull = 1.0 - cost * (1 + params.markup_bounds[0]) / heard_fee[leg]
             if model.rng.random() < params.entry_rate * pull:
-                self.enter(int(leg))
+                self.enter(leg)
         self.unmet[:] = 0.0
         self.full[:] = False
         for smuggler in list(self.active):

@@ -7,6 +7,7 @@ policies change (enforcement, rescue, armed control, visas) lives in the model's
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -95,7 +96,7 @@ SHARES = {
 }
 
 
-def _as_list(value: str | list[str]) -> list[str]:
+def _as_list(value: str | Sequence[str]) -> list[str]:
     return [value] if isinstance(value, str) else list(value)
 
 

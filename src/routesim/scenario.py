@@ -12,6 +12,7 @@ import copy
 import hashlib
 import json
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -290,7 +291,7 @@ class Scenario(_Strict):
             raise ScenarioError(source, key, msg) from None
 
     @classmethod
-    def load(cls, path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Scenario:
+    def load(cls, path: str | Path, overrides: Sequence[str] = ()) -> Scenario:
         """Read a scenario file, follow `extends`, apply `PATH=VALUE` overrides and validate."""
         path = Path(path)
         data = _read_with_extends(path, seen=())

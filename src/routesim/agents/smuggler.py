@@ -134,7 +134,7 @@ class Smuggler(Wallet, mesa.Agent):
         model = self.model
         if self.busy or not self.active:
             return
-        if self.passengers:
+        if self.passengers and self.first_booking is not None:
             full = len(self.passengers) >= self.seats
             overdue = model.day - self.first_booking >= model.params.smugglers.max_wait_days
             if full or overdue:
