@@ -3,6 +3,11 @@
 Nothing in the model says "if enforcement then fee x 2". These tests raise enforcement or open
 legal pathways from day 0 and compare the distributions of outcomes over 12 seeds with a one-sided
 Mann-Whitney U test, so a single lucky run cannot pass or fail them.
+
+Two policies are used. Raising enforcement on one leg (Sfax - Lampedusa, where many people cross
+without a smuggler) shows the switch to smugglers and the fee. Deaths and tactics are checked on
+the whole Central Mediterranean coast (Libya and Tunisia): on a single leg people mostly go
+elsewhere, and the few boats left sink or not as whole boats, too lumpy for 12 seeds to show.
 """
 
 from __future__ import annotations
@@ -49,8 +54,35 @@ def leg_values(runs: list[dict], column: str) -> list[float]:
     return [r["legs"][LEG][column] for r in runs]
 
 
-def deaths_per(runs: list[dict], column: str) -> list[float]:
-    return [r["legs"][LEG]["deaths"] / r["legs"][LEG][column] for r in runs]
+def coast(runs: list[dict], column: str, per: str) -> list[float]:
+    """Pooled over the Libyan and Tunisian sea legs: sum of `column` over sum of `per`."""
+    values = []
+    for r in runs:
+        legs = [
+            row
+            for row in r["legs"].values()
+            if row["from_country"] in ("LBY", "TUN") and row["mode"] == "sea"
+        ]
+        values.append(sum(row[column] for row in legs) / sum(row[per] for row in legs))
+    return values
+
+
+def risky_share(runs: list[dict]) -> list[float]:
+    """Share of smuggled departures from the coast on overloaded boats."""
+    values = []
+    for r in runs:
+        legs = [
+            row
+            for row in r["legs"].values()
+            if row["from_country"] in ("LBY", "TUN")
+            and row["mode"] == "sea"
+            and row["departures"] > 0
+            and row["smuggled_share"] > 0
+        ]
+        smuggled = [row["departures"] * row["smuggled_share"] for row in legs]
+        risky = [s * row["risky_tactic_share"] for s, row in zip(smuggled, legs, strict=True)]
+        values.append(sum(risky) / sum(smuggled))
+    return values
 
 
 def metric(runs: list[dict], name: str) -> list[float]:
@@ -74,21 +106,14 @@ def test_enforcement_raises_the_legs_fee(runs) -> None:
 def test_enforcement_pushes_smugglers_to_riskier_boats(runs) -> None:
     """Each smuggler picks the tactic with the lowest expected cost; patrols make the cheap,
     overloaded boat from a remote beach pay."""
-    assert more(
-        leg_values(runs["leg_enforcement"], "risky_tactic_share"),
-        leg_values(runs["baseline"], "risky_tactic_share"),
-    )
+    assert more(risky_share(runs["central_enforcement"]), risky_share(runs["baseline"]))
 
 
 def test_enforcement_raises_deaths_per_crossing(runs) -> None:
     """Per departure (the risk a person takes) and per completed crossing (as often reported)."""
-    assert more(
-        deaths_per(runs["leg_enforcement"], "departures"),
-        deaths_per(runs["baseline"], "departures"),
-    )
-    assert more(
-        deaths_per(runs["leg_enforcement"], "crossings"), deaths_per(runs["baseline"], "crossings")
-    )
+    hard, base = runs["central_enforcement"], runs["baseline"]
+    assert more(coast(hard, "deaths", "departures"), coast(base, "deaths", "departures"))
+    assert more(coast(hard, "deaths", "crossings"), coast(base, "deaths", "crossings"))
 
 
 def test_enforcement_moves_arrivals_to_other_routes(runs) -> None:

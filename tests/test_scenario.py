@@ -244,3 +244,15 @@ def test_override_sets_the_value(path: str, value: float) -> None:
     for key in path.split("."):
         node = node[key]
     assert node == value
+
+
+def test_overriding_one_default_keeps_its_siblings() -> None:
+    s = Scenario.load(
+        SCENARIOS / "baseline.yaml",
+        ["smugglers.capacity.desert=40", "smugglers.tactics.sea.overloaded.hazard=3"],
+    )
+    assert s.smugglers.capacity["desert"] == 40 and s.smugglers.capacity["sea"] == 60
+    assert s.smugglers.tactics["sea"]["overloaded"].hazard == 3
+    assert "seaworthy" in s.smugglers.tactics["sea"]
+    with pytest.raises(ScenarioError, match=r"smugglers\.capacity\.boat: unknown key"):
+        Scenario.load(SCENARIOS / "baseline.yaml", ["smugglers.capacity.boat=3"])

@@ -11,7 +11,7 @@ from tqdm.auto import tqdm
 
 from routesim.model import RouteModel
 from routesim.outcomes import RunResult
-from routesim.scenario import Scenario, apply_override
+from routesim.scenario import Scenario
 
 try:
     __version__ = version("routesim")
@@ -33,11 +33,7 @@ def run(
     on the command line. `progress=True` shows a progress bar on a terminal.
     """
     if isinstance(scenario, Scenario):
-        if overrides:
-            data = scenario.model_dump(mode="python")
-            for item in overrides:
-                apply_override(data, item, source=scenario.source)
-            scenario = Scenario.from_dict(data, source=scenario.source)
+        scenario = scenario.with_overrides(overrides) if overrides else scenario
     else:
         scenario = Scenario.load(scenario, overrides)
     changes = {k: v for k, v in (("seed", seed), ("days", days), ("scale", scale)) if v is not None}

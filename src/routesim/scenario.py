@@ -129,6 +129,25 @@ class MigrantParams(_Strict):
     gold_mine_exploitation: Share = 0.04  # chance a work spell at a gold mine ends in forced labour
 
 
+class PerMode(_Strict):
+    """One value per mode of travel; `values[mode]` reads it."""
+
+    road: NonNegative
+    desert: NonNegative
+    sea: NonNegative
+    air: NonNegative
+
+    def __getitem__(self, mode: str) -> float:
+        return float(getattr(self, mode))
+
+
+class SharePerMode(PerMode):
+    road: Share
+    desert: Share
+    sea: Share
+    air: Share
+
+
 class Organisation(_Strict):
     capacity_factor: Positive
     arrest_evasion: Share
@@ -185,8 +204,8 @@ def _default_tactics() -> dict[str, dict[str, Tactic]]:
 class SmugglerParams(_Strict):
     """How smugglers price, load and take risks. Capacities are people per trip."""
 
-    capacity: dict[Mode, Positive] = {"road": 20, "desert": 25, "sea": 60, "air": 10}
-    asset_eur: dict[Mode, NonNegative] = {"road": 4_000, "desert": 15_000, "sea": 20_000, "air": 0}
+    capacity: PerMode = PerMode(road=20, desert=35, sea=60, air=10)  # pickups and trucks
+    asset_eur: PerMode = PerMode(road=4_000, desert=15_000, sea=20_000, air=0)
     markup_initial: NonNegative = 0.6
     markup_adaptation: Share = 0.08
     markup_bounds: tuple[NonNegative, NonNegative] = (0.05, 3.0)
@@ -229,12 +248,7 @@ class ArmedGroupParams(_Strict):
 class AuthorityParams(_Strict):
     # Scales every leg's enforcement by mode: 1 means a leg's `enforcement` is the chance that a
     # standard self-organised crossing is stopped.
-    interception_efficiency: dict[Mode, Share] = {
-        "road": 1.0,
-        "desert": 1.0,
-        "sea": 1.0,
-        "air": 1.0,
-    }
+    interception_efficiency: SharePerMode = SharePerMode(road=1, desert=1, sea=1, air=1)
     arrest_rate: Share = 0.5  # chance an intercepted trip's operator is arrested (before evasion)
     investigation_rate: Share = 0.03  # chance per trip of an arrest from investigation
     bribe_eur_per_person: NonNegative = 40.0  # at full enforcement and corruption
@@ -269,6 +283,13 @@ class Scenario(_Strict):
         payload = json.dumps(self.model_dump(mode="json"), sort_keys=True)
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
+    def with_overrides(self, overrides: Sequence[str]) -> Scenario:
+        """A copy with `PATH=VALUE` overrides applied over every value, defaults included."""
+        data = self.model_dump(mode="python")
+        for item in overrides:
+            apply_override(data, item, source=self.source)
+        return Scenario.from_dict(data, source=self.source)
+
     def with_updates(self, **changes: Any) -> Scenario:
         """A copy with top-level fields changed, validated again."""
         data = self.model_dump(mode="python")
@@ -294,10 +315,8 @@ class Scenario(_Strict):
     def load(cls, path: str | Path, overrides: Sequence[str] = ()) -> Scenario:
         """Read a scenario file, follow `extends`, apply `PATH=VALUE` overrides and validate."""
         path = Path(path)
-        data = _read_with_extends(path, seen=())
-        for item in overrides:
-            apply_override(data, item, source=path)
-        return cls.from_dict(data, source=path)
+        scenario = cls.from_dict(_read_with_extends(path, seen=()), source=path)
+        return scenario.with_overrides(overrides) if overrides else scenario
 
 
 # --- YAML, extends, overrides ----------------------------------------------------------------
