@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from routesim import RouteModel, Scenario, ScenarioError
@@ -204,7 +204,11 @@ configs = st.fixed_dictionaries(
 @given(configs)
 def test_any_valid_config_runs_and_conserves(config: dict) -> None:
     """Whatever valid config: the run completes, every person is in one state, money adds up."""
-    model = RouteModel(Scenario.from_dict(config))
+    try:
+        model = RouteModel(Scenario.from_dict(config))
+    except ScenarioError as err:  # a random `where` may select no legs: rejected by design
+        assume("selects no legs" not in str(err))
+        raise
     while model.day < config["days"]:
         model.step()
         assert model.conservation_errors() == []

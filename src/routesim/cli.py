@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import NoReturn
 
+from routesim.outcomes import check_output_folder
 from routesim.runner import run
 from routesim.scenario import Scenario, ScenarioError
 
@@ -68,9 +69,12 @@ def _positive(text: str) -> int:
 
 def _seed(text: str) -> int:
     try:
-        return int(text)
+        value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -137,6 +141,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if changes:
         scenario = scenario.with_updates(**changes)
     out = args.out or Path("runs") / f"{scenario.name}-seed{scenario.seed}"
+    check_output_folder(out)
     result = run(scenario, progress=not args.quiet and sys.stderr.isatty())
     result.save(out)
     if not args.quiet:

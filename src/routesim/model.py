@@ -78,10 +78,13 @@ class RouteModel(mesa.Model):
             for row in net.countries.itertuples()
         }
         self.armed_groups: dict[str, ArmedGroup] = {}
+        self._group_list: list[ArmedGroup] = []
+        self._group_at_node: dict[int, int] = {}
         for row in net.armed_groups.itertuples():
             leg = net.leg_index[(row.leg_from, row.leg_to)]
             self._give_leg(leg, row.group, row.control, row.right_of_way_eur)
         self._visa_holder: dict[str, Authority] = {}
+        self._apply_due_policies()  # day-0 policies shape what people and smugglers expect
         efficiency = np.array(
             [scenario.authorities.interception_efficiency[m] for m in self.leg_mode]
         )
@@ -93,7 +96,6 @@ class RouteModel(mesa.Model):
             }
         )
         self.today: dict[str, float] = {}
-        self._apply_due_policies()
         for leg in np.flatnonzero(self.offers_smuggled):
             for _ in range(scenario.smugglers.initial_per_leg):
                 self.market.enter(int(leg))
@@ -193,8 +195,12 @@ class RouteModel(mesa.Model):
         due = []
         for i, policy in enumerate(policies):
             try:
-                if policy.where is not None:
-                    self.network.select(policy.where, source=src)
+                if policy.where is not None and len(self.network.select(policy.where, src)) == 0:
+                    raise ScenarioError(
+                        src,
+                        "where",
+                        "selects no legs (check country, mode, location and leg against legs.csv)",
+                    )
                 if policy.legal_pathways is not None:
                     lp = policy.legal_pathways
                     countries = set(self.network.countries["iso3"])

@@ -23,7 +23,7 @@ MODES = ("road", "desert", "sea", "air")
 ROUTES = ("central", "western", "atlantic", "none")
 KINDS = ("origin", "hub", "gold_mine", "coast", "destination")
 
-COLUMNS: dict[str, dict[str, type]] = {
+COLUMNS: dict[str, dict[str, type]] = {  # str columns are text, the rest numbers
     "locations.csv": {
         "name": str,
         "country": str,
@@ -41,7 +41,7 @@ COLUMNS: dict[str, dict[str, type]] = {
         "route": str,
         "days": float,
         "distance_km": float,
-        "ecowas": int,
+        "ecowas": float,
         "base_hazard": float,
         "smuggler_needed": float,
         "smuggler_cost_eur": float,
@@ -110,6 +110,8 @@ def _read_csv(folder: Path, name: str) -> pd.DataFrame:
         df = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
     except FileNotFoundError:
         raise NetworkError(path, "", "file not found") from None
+    except pd.errors.EmptyDataError:
+        raise NetworkError(path, "", "empty file (a header row is required)") from None
     except (pd.errors.ParserError, UnicodeDecodeError) as err:
         raise NetworkError(path, "", f"malformed CSV ({str(err).splitlines()[0]})") from None
     df.columns = [c.strip() for c in df.columns]
@@ -137,7 +139,7 @@ def _read_csv(folder: Path, name: str) -> pd.DataFrame:
             row = int(np.flatnonzero(~(low_ok & high_ok))[0]) + 2
             allowed = "0..1" if col in SHARES else ">= 0"
             raise NetworkError(path, f"row {row}, {col}", f"out of range (allowed {allowed})")
-        df[col] = values.astype(kind) if kind is int else values.astype(float)
+        df[col] = values.astype(float)
     return df
 
 
@@ -196,9 +198,22 @@ class RouteNetwork:
         origins = _read_csv(folder, "origins.csv")
         countries = _read_csv(folder, "countries.csv")
         groups = _read_csv(folder, "armed_groups.csv")
-        if locs["name"].duplicated().any():
-            dup = locs["name"][locs["name"].duplicated()].iloc[0]
-            raise NetworkError(folder / "locations.csv", "name", f"duplicate location {dup!r}")
+        for table, file, col in (
+            (locs, "locations.csv", "name"),
+            (countries, "countries.csv", "iso3"),
+            (origins, "origins.csv", "location"),
+        ):
+            if table[col].duplicated().any():
+                dup = table[col][table[col].duplicated()].iloc[0]
+                raise NetworkError(folder / file, col, f"duplicate {dup!r} (one row each)")
+        if not (origins["cash_median_eur"] > 0).all():
+            row = int(np.flatnonzero(~(origins["cash_median_eur"] > 0))[0]) + 2
+            raise NetworkError(
+                folder / "origins.csv", f"row {row}, cash_median_eur", "must be above 0"
+            )
+        if not legs["ecowas"].isin([0, 1]).all():
+            row = int(np.flatnonzero(~legs["ecowas"].isin([0, 1]))[0]) + 2
+            raise NetworkError(folder / "legs.csv", f"row {row}, ecowas", "must be 0 or 1")
         _check_in(locs, folder / "locations.csv", "kind", KINDS)
         _check_in(locs, folder / "locations.csv", "country", set(countries["iso3"]))
         names = set(locs["name"])

@@ -7,13 +7,16 @@ still on their way when the warm-up ends are counted as `departed` on day 0.
 from __future__ import annotations
 
 import json
-import shutil
+import os
 import tempfile
 from collections import defaultdict
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from routesim.scenario import ScenarioError
 
 # States a person can be in: the first six are "in transit", the last three are final.
 WAITING, TRAVELLING, WORKING, DETAINED, KIDNAPPED, EXPLOITED = (
@@ -213,6 +216,20 @@ class Outcomes:
         )
 
 
+def check_output_folder(folder: Path) -> None:
+    """Fail before a run, not after it, if results could not be written to `folder`."""
+    folder = folder.resolve()
+    if folder.exists() and not folder.is_dir():
+        raise ScenarioError("--out", str(folder), "exists and is not a folder")
+    existing = folder
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise ScenarioError("--out", str(folder), f"{existing} is a file, not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ScenarioError("--out", str(folder), f"no permission to write in {existing}")
+
+
 def _share(part: np.ndarray, whole: np.ndarray) -> np.ndarray:
     return np.divide(part, whole, out=np.full(len(whole), np.nan), where=whole > 0)
 
@@ -231,27 +248,37 @@ class RunResult:
     def metrics(self) -> dict[str, float]:
         return self.summary["metrics"]
 
+    FILES = ("summary.json", "daily.csv", "legs.csv")
+
     def save(self, folder: str | Path) -> Path:
-        """Write summary.json, daily.csv and legs.csv; all or nothing (a temp folder is renamed)."""
-        folder = Path(folder)
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+        """Write summary.json, daily.csv and legs.csv into `folder` (other files there are left
+        alone). The three are written to temporary files first and moved in only when all are
+        complete, so an error or interruption never leaves a half-written result."""
+        folder = Path(folder).resolve()
+        check_output_folder(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        writers = {
+            "summary.json": self._write_summary,
+            "daily.csv": partial(self.daily.to_csv, index=False),
+            "legs.csv": partial(self.legs.to_csv, index=False),
+        }
+        written: list[Path] = []
         try:
-            (tmp / "summary.json").write_text(json.dumps(self.summary, indent=2) + "\n")
-            self.daily.to_csv(tmp / "daily.csv", index=False)
-            self.legs.to_csv(tmp / "legs.csv", index=False)
-            if folder.exists():
-                old = folder.with_name(f".{folder.name}.old")
-                shutil.rmtree(old, ignore_errors=True)
-                folder.rename(old)
-                tmp.rename(folder)
-                shutil.rmtree(old, ignore_errors=True)
-            else:
-                tmp.rename(folder)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
+            for name in self.FILES:
+                handle, tmp_name = tempfile.mkstemp(prefix=f".{name}.", dir=folder)
+                os.close(handle)
+                written.append(Path(tmp_name))
+                writers[name](written[-1])
+            for tmp, name in zip(written, self.FILES, strict=True):
+                tmp.chmod(0o644)
+                os.replace(tmp, folder / name)
+        finally:
+            for tmp in written:
+                tmp.unlink(missing_ok=True)
         return folder
+
+    def _write_summary(self, path: Path) -> None:
+        path.write_text(json.dumps(self.summary, indent=2) + "\n")
 
     def __repr__(self) -> str:
         m = self.metrics

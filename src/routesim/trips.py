@@ -122,13 +122,14 @@ class Trips:
             return
 
         k = len(survivors)
-        group = model.armed_group_on(leg)
+        dst = model.leg_dst[leg]
+        # Checkpoints stand on land routes; nobody is kidnapped at sea or once in Europe.
+        group = None if mode == "sea" or model.is_destination[dst] else model.armed_group_on(leg)
         taken = np.zeros(k, dtype=bool)
         if group is not None:
             taken = rng.random(k) < group.kidnap_chance(leg, trip.protected)
         exploited = np.zeros(k, dtype=bool)
-        dst = model.leg_dst[leg]
-        if model.wage[dst] > 0:
+        if model.wage[dst] > 0 and not model.is_destination[dst]:
             base = (
                 trip.operator.org.exploitation
                 if trip.operator is not None

@@ -155,8 +155,11 @@ class Migrant(mesa.Agent):
             self._short_of_money(price, choices)
 
     def _borrow(self, leg: int) -> bool:
-        """Travel now, pay later: only with groups that offer credit, and not everyone accepts."""
+        """Travel now, pay later: only with groups that offer credit, not everyone accepts, and
+        nobody lends to someone who still owes another smuggler."""
         model = self.model
+        if self.debt > 0:
+            return False
         return model.rng.random() < model.params.migrants.borrow_propensity and model.market.book(
             self, leg, on_credit=True
         )

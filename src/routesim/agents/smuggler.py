@@ -116,7 +116,7 @@ class Smuggler(Wallet, mesa.Agent):
         """Take a booking: paid up front (95% of fees are cash) or, for some, on credit."""
         model = self.model
         if on_credit:
-            migrant.debt += self.fee
+            migrant.debt = self.fee
             migrant.creditor = self
         else:
             model.ledger.pay(migrant, self, self.fee * model.scale, "fee")
@@ -211,7 +211,7 @@ class Smuggler(Wallet, mesa.Agent):
         if model.rng.random() < p_arrest * (1 - self.org.arrest_evasion):
             model.outcomes.add("smugglers_arrested", 1.0 / model.scale)
             self.leave(arrested=True)
-        elif self.cash < -self.asset:
+        elif self.cash < 0:  # cannot replace the boat or pay the crew: out of business
             self.leave(arrested=False)
         else:
             self.open_trip()
