@@ -282,3 +282,46 @@ def test_identical_in_a_fresh_interpreter(tmp_path) -> None:
     there = json.loads((tmp_path / "o" / "summary.json").read_text())
     assert there["metrics"] == pytest.approx(here.metrics, rel=0, abs=0)
     assert there["config_hash"] == here.summary["config_hash"]
+
+
+def stranded(model: RouteModel) -> list:
+    """People on their way with no way forward: no wake-up, no booking, no trip, no visa."""
+    from routesim.agents.migrant import Migrant
+    from routesim.outcomes import IN_TRANSIT
+
+    booked = {id(m) for s in model.market.active for m in s.passengers}
+    aboard = {id(m) for trips in model.trips.ending.values() for t in trips for m in t.passengers}
+    return [
+        m
+        for m in model.agents_by_type[Migrant]
+        if m.state in IN_TRANSIT
+        and not (m.wake_day is not None and m.wake_day >= model.day)
+        and id(m) not in booked
+        and id(m) not in aboard
+    ]
+
+
+@pytest.mark.parametrize(
+    "policies",
+    [
+        [],
+        [{"legal_pathways": {"origin": "MLI", "quota_per_year": 20}}],  # a queue that barely moves
+        [
+            {"legal_pathways": {"origin": "SEN", "quota_per_year": 5000}},
+            {
+                "day": 60,
+                "legal_pathways": {
+                    "origin": "SEN",
+                    "quota_per_year": 5000,
+                    "destination": "Lampedusa",
+                },
+            },
+        ],  # the quota moves country
+    ],
+)
+def test_nobody_is_stranded(policies: list) -> None:
+    model = RouteModel(small(policies=policies))
+    while model.day < model.params.days:
+        model.step()
+        if model.day % 20 == 0:
+            assert stranded(model) == []

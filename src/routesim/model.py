@@ -252,13 +252,13 @@ class RouteModel(mesa.Model):
             lp = policy.legal_pathways
             dest = self.network.index[lp.destination]
             holder = self.authorities[self._country_of(lp.destination)]
-            holder.open_quota(lp.origin, lp.quota_per_year, dest)
-            self._visa_holder[lp.origin] = holder
-            if lp.quota_per_year == 0:
-                queue = holder.quotas[lp.origin].queue
-                for m in queue:
+            previous = self._visa_holder.pop(lp.origin, None)
+            if previous is not None and (previous is not holder or lp.quota_per_year == 0):
+                for m in previous.close_quota(lp.origin):  # later entries win
                     m.sleep(1, WAITING)
-                queue.clear()
+            if lp.quota_per_year > 0:
+                holder.open_quota(lp.origin, lp.quota_per_year, dest)
+                self._visa_holder[lp.origin] = holder
 
     # --- what agents ask of the world ------------------------------------------------------------
 
@@ -300,9 +300,12 @@ class RouteModel(mesa.Model):
         return None if holder is None else holder.expected_wait(migrant.nationality)
 
     def apply_for_visa(self, migrant: Migrant) -> None:
-        self._visa_holder[migrant.nationality].quotas[migrant.nationality].queue.append(migrant)
-        migrant.set_state(WAITING)
-        migrant.wake_day = None  # the authority wakes it with a visa
+        """Queue for a visa; reconsider if it has not come when the wait people hear of is over."""
+        holder = self._visa_holder[migrant.nationality]
+        wait = holder.expected_wait(migrant.nationality) or 0.0
+        migrant.queue_ticket += 1
+        holder.quotas[migrant.nationality].queue.append((migrant, migrant.queue_ticket))
+        migrant.sleep(int(wait) + self.params.migrants.patience_days, WAITING)
 
     def grant_visa(self, migrant: Migrant, destination: int) -> None:
         out = self.outcomes
@@ -316,6 +319,7 @@ class RouteModel(mesa.Model):
             migrant.travelled = True
             out.add("ever_travelled")
         migrant.node = destination
+        migrant.wake_day = None
         out.add("arrived_legal")
         migrant.finish(ARRIVED)
 

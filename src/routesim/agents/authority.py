@@ -29,7 +29,19 @@ class Quota:
     per_day: float  # people
     destination: int
     accrued: float = 0.0
-    queue: deque[Migrant] = field(default_factory=deque)
+    # Applicants with the queue ticket they held when applying; a moved-on ticket is stale.
+    queue: deque[tuple[Migrant, int]] = field(default_factory=deque)
+
+    def waiting(self) -> list[Migrant]:
+        return [m for m, ticket in self.queue if _still_waiting(m, ticket)]
+
+
+def _still_waiting(migrant: Migrant, ticket: int) -> bool:
+    return (
+        ticket == migrant.queue_ticket
+        and migrant.state == "waiting"
+        and migrant.node == migrant.origin
+    )
 
 
 class Authority(Wallet, mesa.Agent):
@@ -75,6 +87,11 @@ class Authority(Wallet, mesa.Agent):
         else:
             quota.per_day, quota.destination = per_year / 365.0, destination
 
+    def close_quota(self, nationality: str) -> list[Migrant]:
+        """End a quota; returns those still waiting, who must decide again."""
+        quota = self.quotas.pop(nationality, None)
+        return [] if quota is None else quota.waiting()
+
     def expected_wait(self, nationality: str) -> float | None:
         quota = self.quotas.get(nationality)
         if quota is None or quota.per_day <= 0:
@@ -85,7 +102,11 @@ class Authority(Wallet, mesa.Agent):
         """Issue the day's visas to those queued; unused visas lapse after a month."""
         scale = self.model.scale
         for quota in self.quotas.values():
+            if self.model.day % 30 == 0:  # drop applicants who gave up or left, so waits are right
+                quota.queue = deque((m, t) for m, t in quota.queue if _still_waiting(m, t))
             quota.accrued = min(quota.accrued + quota.per_day, max(scale, 30 * quota.per_day))
             while quota.queue and quota.accrued >= scale:
-                quota.accrued -= scale
-                self.model.grant_visa(quota.queue.popleft(), quota.destination)
+                migrant, ticket = quota.queue.popleft()
+                if _still_waiting(migrant, ticket):
+                    quota.accrued -= scale
+                    self.model.grant_visa(migrant, quota.destination)
