@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -139,3 +141,16 @@ def test_a_scenario_can_use_its_own_network(tmp_path) -> None:
     own = routesim.run(Scenario.from_dict({**config, "network": {"data_dir": str(folder)}}))
     packaged = routesim.run(Scenario.from_dict(config))
     assert 0.35 < own.metrics["departed"] / packaged.metrics["departed"] < 0.65
+
+
+def test_run_hash_follows_the_data_not_the_folder(tmp_path) -> None:
+    from routesim import Scenario
+
+    same = tmp_path / "copy"
+    shutil.copytree(RouteNetwork.load().folder, same)
+    changed = edited_network(tmp_path / "b", "origins.csv", lambda t: t.iloc[:-1])
+    hashes = [
+        Scenario.from_dict({"name": "x"}).config_hash(RouteNetwork.load(d).digest)
+        for d in (None, same, changed)
+    ]
+    assert hashes[0] == hashes[1] != hashes[2]

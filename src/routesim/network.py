@@ -7,6 +7,7 @@ policies change (enforcement, rescue, armed control, visas) lives in the model's
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import resources
@@ -163,6 +164,7 @@ class RouteNetwork:
     countries: pd.DataFrame
     armed_groups: pd.DataFrame
     folder: Path
+    digest: str  # sha256 of the five files' contents: the data a run used, wherever it lives
     index: dict[str, int] = field(init=False)
     leg_index: dict[tuple[str, str], int] = field(init=False)
     out_legs: list[np.ndarray] = field(init=False)
@@ -241,7 +243,8 @@ class RouteNetwork:
         country = dict(zip(locs["name"], locs["country"], strict=True))
         legs["from_country"] = legs["from"].map(country)
         legs["to_country"] = legs["to"].map(country)
-        return cls(locs, legs, origins, countries, groups, folder)
+        digest = hashlib.sha256(b"".join((folder / f).read_bytes() for f in COLUMNS)).hexdigest()
+        return cls(locs, legs, origins, countries, groups, folder, digest)
 
     # --- queries ------------------------------------------------------------------------------
 

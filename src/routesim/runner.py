@@ -56,7 +56,7 @@ def run(
     summary = {
         "scenario": scenario.name,
         "seed": scenario.seed,
-        "config_hash": scenario.config_hash(),
+        "config_hash": scenario.config_hash(model.network.digest),
         "routesim_version": __version__,
         "days": scenario.days,
         "warmup_days": scenario.warmup_days,

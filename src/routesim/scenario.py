@@ -278,9 +278,11 @@ class Scenario(_Strict):
 
     source: str = Field(default="<memory>", exclude=True)
 
-    def config_hash(self) -> str:
-        """A short hash of everything that shapes the run (not the file it came from)."""
-        payload = json.dumps(self.model_dump(mode="json"), sort_keys=True)
+    def config_hash(self, network_digest: str = "") -> str:
+        """A short hash of everything that shapes the run: the settings and, given its digest,
+        the network data; not the file names or folders they came from."""
+        settings = self.model_dump(mode="json", exclude={"network": {"data_dir"}})
+        payload = json.dumps(settings, sort_keys=True) + network_digest
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
     def with_overrides(self, overrides: Sequence[str]) -> Scenario:
