@@ -1,6 +1,6 @@
 """How close is the uncalibrated baseline to what was reported for 2021?
 
-    python experiments/baseline_vs_2021.py [--seeds 5] [--scale 10]
+    python experiments/baseline_vs_2021.py [--seeds 5] [--scale 10] [--set PATH=VALUE ...]
 
 Runs scenarios/baseline.yaml over several seeds and prints, for each figure of
 ../shared/evidence/FACTS.md that the model produces, the reported value (or range), the simulated
@@ -50,9 +50,9 @@ FLOWS = {
 }
 
 
-def simulate(args: tuple[int, int]) -> dict[str, float]:
-    seed, scale = args
-    result = routesim.run(BASELINE, seed=seed, scale=scale)
+def simulate(args: tuple[int, int, list[str]]) -> dict[str, float]:
+    seed, scale, overrides = args
+    result = routesim.run(BASELINE, seed=seed, scale=scale, overrides=overrides)
     legs = result.legs
     sea = legs[legs["mode"] == "sea"]
     by_country = sea.groupby("from_country")["departures"].sum()
@@ -80,9 +80,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--scale", type=int, default=10)
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="PATH=VALUE",
+        help="try a change before putting it in the data",
+    )
     args = parser.parse_args()
+    jobs = [(s, args.scale, args.overrides) for s in range(1, args.seeds + 1)]
     with ProcessPoolExecutor() as pool:
-        runs = pd.DataFrame(pool.map(simulate, [(s, args.scale) for s in range(1, args.seeds + 1)]))
+        runs = pd.DataFrame(pool.map(simulate, jobs))
     rows = []
     for key, (label, low, high, source) in FLOWS.items():
         rows.append((label, low, high, runs[key], source))

@@ -130,23 +130,32 @@ def test_risk_aversion_changes_choices() -> None:
 # --- smugglers -------------------------------------------------------------------------------
 
 
-def test_fee_prices_in_enforcement_bribes_and_right_of_way() -> None:
+def test_fee_prices_in_patrols_and_right_of_way() -> None:
     model = RouteModel(small())
     leg = model.network.leg_index[("Agadez", "Sebha")]
     org = model.params.smugglers.organisations["small_network"]
 
     def cost() -> float:
-        return full_cost(model, leg, org, 0.0, 0.8)[0]
+        return full_cost(model, leg, org, 0.0, 0.8).cost
 
     base = cost()
     model.market.pressure[leg] = 0.9  # smugglers have learnt that patrols stop more convoys
     assert cost() > base
     patrolled = cost()
-    model.conditions.enforcement[leg] = 0.9  # bribes grow with enforcement
-    assert cost() > patrolled
-    bribed = cost()
     model.conditions.armed_control[leg] = 0.0  # no right-of-way to pay
-    assert cost() < bribed
+    assert cost() < patrolled
+
+
+def test_bribing_pays_only_when_patrols_bite() -> None:
+    model = RouteModel(small())
+    leg = model.network.leg_index[("Tripoli", "Lampedusa")]
+    org = model.params.smugglers.organisations["small_network"]
+    model.market.pressure[leg] = 0.0
+    assert not full_cost(model, leg, org, 0.0, 0.8).bribes
+    model.market.pressure[leg] = 0.9
+    assert full_cost(model, leg, org, 0.0, 0.8).bribes
+    model.conditions.corruption[leg] = 0.0  # nobody to bribe
+    assert not full_cost(model, leg, org, 0.0, 0.8).bribes
 
 
 def test_tactic_turns_risky_when_patrols_rise() -> None:
@@ -154,9 +163,9 @@ def test_tactic_turns_risky_when_patrols_rise() -> None:
     leg = model.network.leg_index[("Agadez", "Sebha")]
     org = model.params.smugglers.organisations["individual"]
     model.market.pressure[leg] = 0.05
-    assert full_cost(model, leg, org, 15_000, 0.8)[1] == "main_track"
+    assert full_cost(model, leg, org, 15_000, 0.8).tactic_name == "main_track"
     model.market.pressure[leg] = 1.0
-    assert full_cost(model, leg, org, 15_000, 0.8)[1] == "remote_track"
+    assert full_cost(model, leg, org, 15_000, 0.8).tactic_name == "remote_track"
 
 
 def test_markup_follows_demand() -> None:

@@ -51,11 +51,9 @@ class LegConditions:
         """Share of enforcement that the bribes of a smuggler with this `access` neutralise."""
         return float(self.corruption[leg] * self._params.bribe_efficacy * access)
 
-    def bribe_per_person(self, leg: int) -> float:
-        """Bribes grow with both corruption and enforcement: more officers to pay off."""
-        return float(
-            self.corruption[leg] * self.enforcement[leg] * self._params.bribe_eur_per_person
-        )
+    def bribe_asked(self, leg: int) -> float:
+        """What officials on the leg ask per person to look away (more where more are corrupt)."""
+        return float(self.corruption[leg] * self._params.bribe_eur_per_person)
 
     def right_of_way_per_person(self, leg: int) -> float:
         if self.armed_owner[leg] == NO_GROUP:

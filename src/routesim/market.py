@@ -110,7 +110,7 @@ class Market:
         heard_fee = model.info.perceived_fee()
         for leg in np.flatnonzero((self.unmet > 0) | self.full):
             leg = int(leg)
-            cost, _, _, seats = full_cost(
+            cost, _, _, seats, _ = full_cost(
                 model,
                 leg,
                 params.organisations["small_network"],

@@ -251,7 +251,7 @@ class AuthorityParams(_Strict):
     interception_efficiency: SharePerMode = SharePerMode(road=1, desert=1, sea=1, air=1)
     arrest_rate: Share = 0.5  # chance an intercepted trip's operator is arrested (before evasion)
     investigation_rate: Share = 0.03  # chance per trip of an arrest from investigation
-    bribe_eur_per_person: NonNegative = 40.0  # at full enforcement and corruption
+    bribe_eur_per_person: NonNegative = 15.0  # asked where every official is corrupt
     bribe_efficacy: Share = 0.4
     exploitation_base: Share = 0.002  # chance of exploitation at a work site without a smuggler
 

@@ -56,7 +56,11 @@ class Trips:
 
     def depart_with(self, smuggler: Smuggler, passengers: list[Migrant]) -> None:
         model = self.model
-        leak = model.conditions.bribe_leak(smuggler.leg, smuggler.org.bribe_access)
+        leak = (
+            model.conditions.bribe_leak(smuggler.leg, smuggler.org.bribe_access)
+            if smuggler.bribes
+            else 0.0
+        )
         protected = model.armed_group_on(smuggler.leg) is not None
         self._start(
             Trip(

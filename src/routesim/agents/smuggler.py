@@ -11,7 +11,7 @@ rises and the cheap, overloaded boat or the remote desert track starts to pay: n
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import mesa
 
@@ -23,46 +23,65 @@ if TYPE_CHECKING:
     from routesim.scenario import Organisation, Tactic
 
 
+class Plan(NamedTuple):
+    """How a smuggler will run its next trip, and what it costs per person."""
+
+    cost: float
+    tactic_name: str
+    tactic: Tactic
+    seats: int  # agents
+    bribes: bool  # pays officials on the leg to look away
+
+
 def full_cost(
     model: RouteModel, leg: int, org: Organisation, death_aversion: float, fill: float
-) -> tuple[float, str, Tactic, int]:
-    """(cost per person, tactic name, tactic, seats in agents) of the tactic a smuggler picks.
+) -> Plan:
+    """The plan (tactic, and whether to bribe) a smuggler picks on `leg`, with its cost.
 
-    Cost per person = direct cost + bribes + right-of-way + expected loss of asset and freedom
-    if intercepted - expected side income, per expected passenger. The tactic minimises that
-    cost plus the weight the smuggler puts on expected deaths (reputation, conscience, charges);
-    that weight steers the choice but is not money, so it is not in the price.
+    Cost per person = direct cost + bribes asked + right-of-way + expected loss of asset and
+    freedom if intercepted - expected side income, per expected passenger. Bribes buy a leak in
+    enforcement that grows with the smuggler's reach; they are paid only when the loss they avert
+    is worth more than they cost, so bribes rise with enforcement by choice, not by formula.
+    The plan minimises the cost plus the weight the smuggler puts on expected deaths
+    (reputation, conscience, charges); that weight steers the choice but is not money, so it is
+    not in the price.
     """
     params = model.params
+    conditions = model.conditions
     mode = model.leg_mode[leg]
     unit = model.leg_smuggler_cost[leg]
-    leak = model.conditions.bribe_leak(leg, org.bribe_access)
     pressure = model.market.pressure[leg]
     asset = params.smugglers.asset_eur[mode]
     arrest_loss = (
         params.authorities.arrest_rate * (1 - org.arrest_evasion) * params.smugglers.arrest_cost_eur
     )
-    fixed = model.conditions.bribe_per_person(leg) + model.conditions.right_of_way_per_person(leg)
+    toll = conditions.right_of_way_per_person(leg)
     side = model.side_business_eur(leg)
-    hazard = model.conditions.hazard_now(leg)
-    best: tuple[float, float, str, Tactic, int] | None = None
+    hazard = conditions.hazard_now(leg)
+    options = (
+        (False, 0.0, 0.0),
+        (True, conditions.bribe_asked(leg), conditions.bribe_leak(leg, org.bribe_access)),
+    )
+    best: tuple[float, Plan] | None = None
     for name, tactic in params.smugglers.tactics[mode].items():
         people = params.smugglers.capacity[mode] * org.capacity_factor * tactic.load
         seats = max(1, round(people / model.scale))
         expected = seats * model.scale * fill
-        p_int = min(1.0, pressure * tactic.detection * (1 - leak))
-        cost = (
-            unit * tactic.cost_factor
-            + fixed
-            + p_int * (asset * tactic.asset_factor + arrest_loss) / expected
-            - (1 - p_int) * side / expected
-        )
-        cost = max(cost, 0.2 * unit)
-        score = cost + death_aversion * hazard * tactic.hazard
-        if best is None or score < best[0]:
-            best = (score, cost, name, tactic, seats)
+        for bribes, asked, leak in options:
+            p_int = min(1.0, pressure * tactic.detection * (1 - leak))
+            cost = (
+                unit * tactic.cost_factor
+                + asked
+                + toll
+                + p_int * (asset * tactic.asset_factor + arrest_loss) / expected
+                - (1 - p_int) * side / expected
+            )
+            cost = max(cost, 0.2 * unit)
+            score = cost + death_aversion * hazard * tactic.hazard
+            if best is None or score < best[0]:
+                best = (score, Plan(cost, name, tactic, seats, bribes))
     assert best is not None
-    return best[1:]
+    return best[1]
 
 
 class Smuggler(Wallet, mesa.Agent):
@@ -102,7 +121,7 @@ class Smuggler(Wallet, mesa.Agent):
 
     def open_trip(self) -> None:
         """Pick the tactic with the lowest full cost per seat and post a fee for the next trip."""
-        self.cost_per_person, self.tactic_name, self.tactic, self.seats = full_cost(
+        self.cost_per_person, self.tactic_name, self.tactic, self.seats, self.bribes = full_cost(
             self.model, self.leg, self.org, self.death_aversion, self.fill
         )
         self.fee = self.cost_per_person * (1 + self.markup)
@@ -159,12 +178,9 @@ class Smuggler(Wallet, mesa.Agent):
         ledger = model.ledger
         unit = model.leg_smuggler_cost[self.leg] * self.tactic.cost_factor
         ledger.pay(self, ledger.outside["suppliers"], unit * people, "supplies")
-        ledger.pay(
-            self,
-            model.authority_of(self.leg),
-            model.conditions.bribe_per_person(self.leg) * people,
-            "bribe",
-        )
+        if self.bribes:
+            bribe = model.conditions.bribe_asked(self.leg) * people
+            ledger.pay(self, model.authority_of(self.leg), bribe, "bribe")
         group = model.armed_group_on(self.leg)
         if group is not None:
             ledger.pay(
