@@ -12,7 +12,7 @@ from routesim.runner import run
 from routesim.scenario import Scenario, ScenarioError
 
 HEADLINE = (
-    ("departed", "people who set out (or were on their way on day 0)", "{:,.0f}"),
+    ("departed", "people who left home (or were on their way on day 0)", "{:,.0f}"),
     ("arrived_central", "arrived by the Central Mediterranean (Italy, Malta)", "{:,.0f}"),
     ("arrived_western", "arrived by the Western Mediterranean (Spain, Ceuta, Melilla)", "{:,.0f}"),
     ("arrived_atlantic", "arrived by the Atlantic (Canary Islands)", "{:,.0f}"),

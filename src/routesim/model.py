@@ -315,9 +315,7 @@ class RouteModel(mesa.Model):
             min(migrant.cash, self.legal_ticket_eur) * self.scale,
             "transport",
         )
-        if not migrant.travelled:
-            migrant.travelled = True
-            out.add("ever_travelled")
+        migrant.leave_home()
         migrant.node = destination
         migrant.wake_day = None
         out.add("arrived_legal")
@@ -397,7 +395,7 @@ class RouteModel(mesa.Model):
             )
             for m in arrivals:
                 self.calendar.add(self.day, m)
-            self.outcomes.add("departed", n)
+            self.outcomes.spawned(n)
 
     def step(self) -> None:
         if self.day == 0:
@@ -425,11 +423,8 @@ class RouteModel(mesa.Model):
         out.reset()
         self.ledger.reset_flows()
         for m in self.agents_by_type.get(Migrant, ()):
-            if m.state in IN_TRANSIT:
-                if m.travelled:
-                    out.add("ever_travelled")
-                if m.smuggled:
-                    out.add("ever_smuggled")
+            if m.state in IN_TRANSIT and m.smuggled:
+                out.add("ever_smuggled")
 
     def run_model(self, progress: Any = None) -> None:
         """Run the warm-up and the scenario's days; `progress` is called once per day if given."""
@@ -444,11 +439,16 @@ class RouteModel(mesa.Model):
         """Every person in exactly one state; every euro held by someone. Empty when all holds."""
         errors = []
         counted: dict[str, float] = defaultdict(float)
+        at_origin = 0.0
         holdings = 0.0
         for agent in self.agents:
             if isinstance(agent, Migrant):
                 counted[agent.state] += self.scale
+                if not agent.travelled and agent.state in IN_TRANSIT:
+                    at_origin += self.scale
             holdings += agent.holdings()  # type: ignore[attr-defined]
+        if abs(at_origin - self.outcomes.at_origin) > 1e-9:
+            errors.append(f"at origin: counters say {self.outcomes.at_origin}, agents {at_origin}")
         for state, people in self.outcomes.in_state.items():
             if abs(counted[state] - people) > 1e-9:
                 errors.append(f"state {state}: counters say {people}, agents say {counted[state]}")

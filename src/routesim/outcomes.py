@@ -1,7 +1,8 @@
 """Outcomes: the metrics of DESIGN §5, kept as running counters so reporting never scans agents.
 
 Every count is in people (agents x scale). Counters are cumulative from day 0 of the run; people
-still on their way when the warm-up ends are counted as `departed` on day 0.
+still on their way when the warm-up ends are counted as `departed` on day 0. A person departs
+when it sets off on its first leg; until then it waits at its origin and is in no flow metric.
 """
 
 from __future__ import annotations
@@ -58,6 +59,8 @@ METRICS = (
 )
 EXTRA_METRICS = (
     "arrived_legal",
+    "waiting_at_origin",
+    "stayed_home",
     "smuggled_crossings",
     "self_organised_crossings",
     "smugglers_active",
@@ -96,6 +99,7 @@ class Outcomes:
         self._legs = legs
         n = len(legs)
         self.in_state: dict[str, float] = dict.fromkeys(STATES, 0.0)
+        self.at_origin = 0.0  # people created who have not left home yet (in a waiting state)
         self.count: dict[str, float] = defaultdict(float)
         self.leg_departures = np.zeros(n)
         self.leg_smuggled = np.zeros(n)
@@ -118,6 +122,19 @@ class Outcomes:
     def add(self, name: str, people: float = 1.0) -> None:
         self.count[name] += people * self.scale
 
+    def spawned(self, agents: int) -> None:
+        self.at_origin += agents * self.scale
+
+    def left_home(self) -> None:
+        """One agent sets off on its first leg (or flight): from now on it has departed."""
+        self.at_origin -= self.scale
+        self.count["departed"] += self.scale
+
+    def stayed_home(self) -> None:
+        """One agent gives up before ever leaving its origin."""
+        self.at_origin -= self.scale
+        self.count["stayed_home"] += self.scale
+
     def departure(
         self, leg: int, smuggled: bool, fee: float, structured: bool, risky: bool
     ) -> None:
@@ -139,7 +156,7 @@ class Outcomes:
     def reset(self) -> None:
         """Start counting the run proper: those on their way now count as departed on day 0."""
         self.count.clear()
-        self.count["departed"] = sum(self.in_state[s] for s in IN_TRANSIT)
+        self.count["departed"] = sum(self.in_state[s] for s in IN_TRANSIT) - self.at_origin
         for arr in (
             self.leg_departures,
             self.leg_smuggled,
@@ -171,8 +188,8 @@ class Outcomes:
             "kidnapped": c["kidnapped"],
             "trafficked": c["trafficked"],
             "returned_home": c["returned_home"],
-            "in_transit": sum(self.in_state[s] for s in IN_TRANSIT),
-            "smuggler_use_share": _ratio(c["ever_smuggled"], c["ever_travelled"]),
+            "in_transit": sum(self.in_state[s] for s in IN_TRANSIT) - self.at_origin,
+            "smuggler_use_share": _ratio(c["ever_smuggled"], c["departed"]),
             "mean_fee_paid_eur": _ratio(c["fees_paid_eur"], smuggled),
             "smuggler_revenue_eur": flows.get("fee", 0.0) + flows.get("debt_repayment", 0.0),
             "armed_group_revenue_eur": sum(flows.get(k, 0.0) for k in ARMED_GROUP_KINDS),
@@ -182,6 +199,8 @@ class Outcomes:
             "mean_journey_days": _ratio(c["journey_days"], c["arrived_counted"]),
             "structured_group_share": _ratio(c["structured_crossings"], smuggled),
             "arrived_legal": c["arrived_legal"],
+            "waiting_at_origin": self.at_origin,
+            "stayed_home": c["stayed_home"],
             "smuggled_crossings": smuggled,
             "self_organised_crossings": c["self_organised_crossings"],
             "smugglers_active": float(self.smugglers_active),

@@ -219,9 +219,7 @@ class Migrant(mesa.Agent):
     def board(self, leg: int, smuggled: bool) -> None:
         """Bookkeeping when this migrant sets off on a leg."""
         out = self.model.outcomes
-        if not self.travelled:
-            self.travelled = True
-            out.add("ever_travelled")
+        self.leave_home()
         if smuggled and not self.smuggled:
             self.smuggled = True
             out.add("ever_smuggled")
@@ -285,8 +283,17 @@ class Migrant(mesa.Agent):
             out.add(f"dead_{mode}")
         self.finish(DEAD)
 
+    def leave_home(self) -> None:
+        if not self.travelled:
+            self.travelled = True
+            self.model.outcomes.left_home()
+
     def go_home(self) -> None:
-        self.model.outcomes.add("returned_home")
+        """Give up: returned home if it had left, stayed home if it never did."""
+        if self.travelled:
+            self.model.outcomes.add("returned_home")
+        else:
+            self.model.outcomes.stayed_home()
         self.finish(RETURNED)
 
     def finish(self, state: str) -> None:
