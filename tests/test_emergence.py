@@ -55,52 +55,31 @@ def leg_values(runs: list[dict], column: str) -> list[float]:
     return [r["legs"][LEG][column] for r in runs]
 
 
+def coast_legs(run: dict) -> list[dict]:
+    """The Libyan and Tunisian sea legs that anyone used in a run."""
+    return [
+        row
+        for row in run["legs"].values()
+        if row["from_country"] in ("LBY", "TUN") and row["mode"] == "sea" and row["departures"] > 0
+    ]
+
+
 def coast(runs: list[dict], column: str, per: str) -> list[float]:
-    """Pooled over the Libyan and Tunisian sea legs: sum of `column` over sum of `per`."""
+    """Pooled over the coast's legs: sum of `column` over sum of `per`."""
+    return [
+        sum(row[column] for row in coast_legs(r)) / sum(row[per] for row in coast_legs(r))
+        for r in runs
+    ]
+
+
+def per_smuggled(runs: list[dict], column: str) -> list[float]:
+    """A per-smuggled-departure column (fee, tactic share) averaged over the coast's legs."""
     values = []
     for r in runs:
-        legs = [
-            row
-            for row in r["legs"].values()
-            if row["from_country"] in ("LBY", "TUN") and row["mode"] == "sea"
-        ]
-        values.append(sum(row[column] for row in legs) / sum(row[per] for row in legs))
-    return values
-
-
-def coast_fee(runs: list[dict]) -> list[float]:
-    """Mean fee paid per smuggled departure from the coast."""
-    values = []
-    for r in runs:
-        legs = [
-            row
-            for row in r["legs"].values()
-            if row["from_country"] in ("LBY", "TUN")
-            and row["mode"] == "sea"
-            and row["departures"] > 0
-            and row["smuggled_share"] > 0
-        ]
-        smuggled = [row["departures"] * row["smuggled_share"] for row in legs]
-        paid = [n * row["mean_fee_eur"] for n, row in zip(smuggled, legs, strict=True)]
-        values.append(sum(paid) / sum(smuggled))
-    return values
-
-
-def risky_share(runs: list[dict]) -> list[float]:
-    """Share of smuggled departures from the coast on overloaded boats."""
-    values = []
-    for r in runs:
-        legs = [
-            row
-            for row in r["legs"].values()
-            if row["from_country"] in ("LBY", "TUN")
-            and row["mode"] == "sea"
-            and row["departures"] > 0
-            and row["smuggled_share"] > 0
-        ]
-        smuggled = [row["departures"] * row["smuggled_share"] for row in legs]
-        risky = [s * row["risky_tactic_share"] for s, row in zip(smuggled, legs, strict=True)]
-        values.append(sum(risky) / sum(smuggled))
+        legs = [row for row in coast_legs(r) if row["smuggled_share"] > 0]
+        weights = [row["departures"] * row["smuggled_share"] for row in legs]
+        total = sum(w * row[column] for w, row in zip(weights, legs, strict=True))
+        values.append(total / sum(weights))
     return values
 
 
@@ -117,13 +96,19 @@ def test_enforcement_raises_the_legs_smuggled_share(runs) -> None:
 
 def test_enforcement_raises_fees(runs) -> None:
     """Smugglers price in lost boats and arrests; the fee paid on the coast's legs rises."""
-    assert more(coast_fee(runs["central_enforcement"]), coast_fee(runs["baseline"]))
+    assert more(
+        per_smuggled(runs["central_enforcement"], "mean_fee_eur"),
+        per_smuggled(runs["baseline"], "mean_fee_eur"),
+    )
 
 
 def test_enforcement_pushes_smugglers_to_riskier_boats(runs) -> None:
     """Each smuggler picks the tactic with the lowest expected cost; patrols make the cheap,
     overloaded boat from a remote beach pay."""
-    assert more(risky_share(runs["central_enforcement"]), risky_share(runs["baseline"]))
+    assert more(
+        per_smuggled(runs["central_enforcement"], "risky_tactic_share"),
+        per_smuggled(runs["baseline"], "risky_tactic_share"),
+    )
 
 
 def test_enforcement_raises_deaths_per_crossing(runs) -> None:
