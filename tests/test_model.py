@@ -334,3 +334,22 @@ def test_nobody_is_stranded(policies: list) -> None:
         model.step()
         if model.day % 20 == 0:
             assert stranded(model) == []
+
+
+def test_a_booked_migrant_is_not_also_served_by_a_visa_queue() -> None:
+    """One queue place at a time: booking a seat voids a place in the visa queue."""
+    from routesim.agents.migrant import Migrant
+
+    model = RouteModel(
+        small(
+            warmup_days=0,
+            policies=[{"legal_pathways": {"origin": "MLI", "quota_per_year": 36_500}}],
+        )
+    )
+    migrant = Migrant(model, model.network.index["Bamako"], "MLI", 5_000.0, False, False, 1, 0.5)
+    model.apply_for_visa(migrant)
+    smuggler = next(s for s in model.market.active if model.leg_src[s.leg] == migrant.node)
+    smuggler.accept(migrant, on_credit=True)
+    for authority in model.authorities.values():
+        authority.step()
+    assert migrant.state == "waiting" and migrant in smuggler.passengers

@@ -73,8 +73,7 @@ class Market:
 
     def wait_for_seat(self, migrant: Migrant, leg: int) -> None:
         """No seat today: queue for the next trip on the leg (and count as unmet demand)."""
-        migrant.queue_ticket += 1
-        self.waiting[leg].append((migrant, migrant.queue_ticket))
+        self.waiting[leg].append((migrant, migrant.join_queue()))
         self.unmet[leg] += self.model.scale
 
     def seat_waiting(self, smuggler: Smuggler) -> None:
@@ -82,14 +81,8 @@ class Market:
         queue = self.waiting[smuggler.leg]
         while queue and smuggler.seats_left > 0:
             migrant, ticket = queue.popleft()
-            if (
-                ticket == migrant.queue_ticket
-                and migrant.wake_day is not None
-                and migrant.state == "waiting"
-                and migrant.node == self.model.leg_src[smuggler.leg]
-                and migrant.cash >= smuggler.fee
-            ):
-                migrant.queue_ticket += 1
+            here = self.model.leg_src[smuggler.leg]
+            if migrant.still_queued(ticket, here) and migrant.cash >= smuggler.fee:
                 smuggler.accept(migrant, on_credit=False)
 
     def learn(self, leg: int, intercepted: bool, detection: float) -> None:

@@ -303,8 +303,7 @@ class RouteModel(mesa.Model):
         """Queue for a visa; reconsider if it has not come when the wait people hear of is over."""
         holder = self._visa_holder[migrant.nationality]
         wait = holder.expected_wait(migrant.nationality) or 0.0
-        migrant.queue_ticket += 1
-        holder.quotas[migrant.nationality].queue.append((migrant, migrant.queue_ticket))
+        holder.quotas[migrant.nationality].queue.append((migrant, migrant.join_queue()))
         migrant.sleep(int(wait) + self.params.migrants.patience_days, WAITING)
 
     def grant_visa(self, migrant: Migrant, destination: int) -> None:
@@ -317,7 +316,7 @@ class RouteModel(mesa.Model):
         )
         migrant.leave_home()
         migrant.node = destination
-        migrant.wake_day = None
+        migrant.leave_queues()
         out.add("arrived_legal")
         migrant.finish(ARRIVED)
 

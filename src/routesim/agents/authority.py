@@ -33,15 +33,7 @@ class Quota:
     queue: deque[tuple[Migrant, int]] = field(default_factory=deque)
 
     def waiting(self) -> list[Migrant]:
-        return [m for m, ticket in self.queue if _still_waiting(m, ticket)]
-
-
-def _still_waiting(migrant: Migrant, ticket: int) -> bool:
-    return (
-        ticket == migrant.queue_ticket
-        and migrant.state == "waiting"
-        and migrant.node == migrant.origin
-    )
+        return [m for m, ticket in self.queue if m.still_queued(ticket, m.origin)]
 
 
 class Authority(Wallet, mesa.Agent):
@@ -103,10 +95,10 @@ class Authority(Wallet, mesa.Agent):
         scale = self.model.scale
         for quota in self.quotas.values():
             if self.model.day % 30 == 0:  # drop applicants who gave up or left, so waits are right
-                quota.queue = deque((m, t) for m, t in quota.queue if _still_waiting(m, t))
+                quota.queue = deque((m, t) for m, t in quota.queue if m.still_queued(t, m.origin))
             quota.accrued = min(quota.accrued + quota.per_day, max(scale, 30 * quota.per_day))
             while quota.queue and quota.accrued >= scale:
                 migrant, ticket = quota.queue.popleft()
-                if _still_waiting(migrant, ticket):
+                if migrant.still_queued(ticket, migrant.origin):
                     quota.accrued -= scale
                     self.model.grant_visa(migrant, quota.destination)

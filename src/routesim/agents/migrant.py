@@ -66,7 +66,7 @@ class Migrant(mesa.Agent):
         self.skill = skill  # who can organise a crossing alone: skill >= the leg's smuggler_needed
         self.state: str = WAITING
         self.wake_day: int | None = model.day
-        self.queue_ticket = 0  # which place in a smuggler queue is still valid
+        self.queue_ticket = 0  # the one queue place (seat or visa) still valid: see join_queue
         self.start_day = model.day
         self.failures = 0
         self.debt = 0.0
@@ -112,6 +112,25 @@ class Migrant(mesa.Agent):
         self.set_state(state)
         self.wake_day = self.model.day + max(1, days)
         self.model.calendar.add(self.wake_day, self)
+
+    def join_queue(self) -> int:
+        """A place in a queue (for a seat or a visa); a later place or a booking voids it."""
+        self.queue_ticket += 1
+        return self.queue_ticket
+
+    def leave_queues(self) -> None:
+        """Booked or served: every queue place and pending wake-up is void."""
+        self.queue_ticket += 1
+        self.wake_day = None
+
+    def still_queued(self, ticket: int, node: int) -> bool:
+        """Still waiting at `node` on the place `ticket` gave: not booked, served or gone."""
+        return (
+            ticket == self.queue_ticket
+            and self.wake_day is not None
+            and self.state == WAITING
+            and self.node == node
+        )
 
     def wake(self) -> None:
         """Called by the calendar on the day this migrant has something to decide."""

@@ -115,8 +115,6 @@ class Smuggler(Wallet, mesa.Agent):
         model.outcomes.smugglers_active += 1
         self.open_trip()
 
-    # --- money -----------------------------------------------------------------------------------
-
     # --- pricing ---------------------------------------------------------------------------------
 
     def open_trip(self) -> None:
@@ -140,7 +138,7 @@ class Smuggler(Wallet, mesa.Agent):
         else:
             model.ledger.pay(migrant, self, self.fee * model.scale, "fee")
         migrant.fee = self.fee
-        migrant.wake_day = None  # it now waits for this trip, not for a day
+        migrant.leave_queues()  # it now waits for this trip, not for a day or a queue
         self.passengers.append(migrant)
         if self.first_booking is None:
             self.first_booking = model.day
