@@ -196,7 +196,7 @@ class Outcomes:
             "bribes_eur": flows.get("bribe", 0.0),
             "ransom_eur": flows.get("ransom", 0.0),
             "sea_death_rate": _ratio(c["dead_sea"], c["sea_departures"]),
-            "mean_journey_days": _ratio(c["journey_days"], c["arrived_counted"]),
+            "mean_journey_days": _ratio(c["journey_days"], c["arrived"]),
             "structured_group_share": _ratio(c["structured_crossings"], smuggled),
             "arrived_legal": c["arrived_legal"],
             "waiting_at_origin": self.at_origin,

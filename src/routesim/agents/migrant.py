@@ -321,7 +321,6 @@ class Migrant(mesa.Agent):
             out = model.outcomes
             out.add("arrived")
             out.add("journey_days", model.day - self.start_day)
-            out.add("arrived_counted")
             if self.debt > 0:
                 # End-to-end control: the debt is extracted from work in Europe.
                 self._count_trafficked()
