@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from routesim.outcomes import check_output_folder
-from routesim.runner import run
+from routesim.runner import prepare, run
 from routesim.scenario import Scenario, ScenarioError
 
 HEADLINE = (
@@ -130,12 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    scenario = Scenario.load(args.scenario, args.overrides)
-    changes = {
-        k: getattr(args, k) for k in ("seed", "days", "scale") if getattr(args, k) is not None
-    }
-    if changes:
-        scenario = scenario.with_updates(**changes)
+    scenario = prepare(args.scenario, args.seed, args.days, args.scale, args.overrides)
     out = args.out or Path("runs") / f"{scenario.name}-seed{scenario.seed}"
     check_output_folder(out)
     result = run(scenario, progress=not args.quiet and sys.stderr.isatty())

@@ -19,6 +19,23 @@ except PackageNotFoundError:  # running from a source tree
     __version__ = "0+unknown"
 
 
+def prepare(
+    scenario: Scenario | str | Path,
+    seed: int | None = None,
+    days: int | None = None,
+    scale: int | None = None,
+    overrides: Sequence[str] = (),
+) -> Scenario:
+    """The scenario a run will use: loaded if a path, `overrides` (`PATH=VALUE`) applied, and
+    `seed`, `days` and `scale` replacing its own where given."""
+    if isinstance(scenario, Scenario):
+        scenario = scenario.with_overrides(overrides) if overrides else scenario
+    else:
+        scenario = Scenario.load(scenario, overrides)
+    changes = {k: v for k, v in (("seed", seed), ("days", days), ("scale", scale)) if v is not None}
+    return scenario.with_updates(**changes) if changes else scenario
+
+
 def run(
     scenario: Scenario | str | Path,
     seed: int | None = None,
@@ -29,16 +46,9 @@ def run(
 ) -> RunResult:
     """Run one scenario (a `Scenario` or a YAML path) and return its summary, daily and leg tables.
 
-    `seed`, `days` and `scale` replace the scenario's own; `overrides` are `PATH=VALUE` strings as
-    on the command line. `progress=True` shows a progress bar on a terminal.
+    Arguments as in `prepare`; `progress=True` shows a progress bar on a terminal.
     """
-    if isinstance(scenario, Scenario):
-        scenario = scenario.with_overrides(overrides) if overrides else scenario
-    else:
-        scenario = Scenario.load(scenario, overrides)
-    changes = {k: v for k, v in (("seed", seed), ("days", days), ("scale", scale)) if v is not None}
-    if changes:
-        scenario = scenario.with_updates(**changes)
+    scenario = prepare(scenario, seed, days, scale, overrides)
     model = RouteModel(scenario)
     total = scenario.warmup_days + scenario.days
     with tqdm(
