@@ -3,12 +3,31 @@
 import routesim
 result = routesim.run("scenarios/baseline.yaml", seed=1)
 result.summary["metrics"]["arrived_central"], result.daily, result.legs
+
+table = routesim.sweep("experiments/central-interception.yaml")   # or load_results(DIR) later
 """
 
+from routesim.experiment import Experiment
 from routesim.model import RouteModel
 from routesim.network import RouteNetwork
 from routesim.outcomes import METRICS, RunResult
 from routesim.runner import run
 from routesim.scenario import Scenario, ScenarioError
+from routesim.sensitivity import sobol_indices
+from routesim.store import load_daily, load_results
+from routesim.sweep import sweep
 
-__all__ = ["METRICS", "RouteModel", "RouteNetwork", "RunResult", "Scenario", "ScenarioError", "run"]
+__all__ = [
+    "METRICS",
+    "Experiment",
+    "RouteModel",
+    "RouteNetwork",
+    "RunResult",
+    "Scenario",
+    "ScenarioError",
+    "load_daily",
+    "load_results",
+    "run",
+    "sobol_indices",
+    "sweep",
+]

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import NoReturn
 
-from routesim.outcomes import check_output_folder
+import pandas as pd
+
+from routesim.outcomes import check_output_folder, write_atomically
 from routesim.runner import prepare, run
 from routesim.scenario import Scenario, ScenarioError
 
@@ -48,6 +52,21 @@ examples:
 outputs (in --out): summary.json (headline metrics), daily.csv (one row per day, cumulative
 counts), legs.csv (one row per leg: departures, crossings, fees, deaths, interceptions).
 All counts are people, whatever the scale.
+"""
+
+
+SWEEP_EPILOG = """\
+examples:
+  routesim sweep experiments/central-interception.yaml
+  routesim sweep experiments/central-interception.yaml --workers 1      # in this process
+  routesim sweep experiments/sobol-behaviour.yaml --dask-local 4        # a local Dask cluster
+  routesim sweep experiments/sobol-behaviour.yaml --scheduler tcp://10.0.0.5:8786
+
+The results go to DIR/results.sqlite, one row per run as it ends. Stop the sweep at any moment
+(Ctrl-C, kill, a cluster's time limit) and start the same command again: only the missing runs
+are run. In Python: routesim.load_results(DIR) gives one row per run (parameters, seed,
+replicate, metrics). On a SLURM cluster, start a scheduler and workers with dask-jobqueue and
+pass --scheduler (see the README).
 """
 
 
@@ -116,6 +135,74 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p_run.add_argument("--quiet", action="store_true", help="no progress bar, no table")
 
+    p_sweep = sub.add_parser(
+        "sweep",
+        help="run an experiment: a design of parameter values x replicates, resumable",
+        description="Run every run of a sweep file (a scenario, a grid, Latin hypercube or "
+        "Sobol design over its parameters, replicates, the metrics to keep) and store each "
+        "run as it ends, so an interrupted sweep resumes where it stopped.",
+        epilog=SWEEP_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p_sweep.add_argument("experiment", metavar="EXPERIMENT", help="a sweep YAML file")
+    p_sweep.add_argument(
+        "--out", type=Path, metavar="DIR", help="results folder (default: runs/<sweep name>)"
+    )
+    where = p_sweep.add_mutually_exclusive_group()
+    where.add_argument(
+        "--workers",
+        type=_whole(1),
+        metavar="N",
+        help="local worker processes (default: one per core; 1 = in this process)",
+    )
+    where.add_argument(
+        "--scheduler", metavar="ADDRESS", help="run on a Dask cluster (tcp://host:8786)"
+    )
+    where.add_argument(
+        "--dask-local", type=_whole(1), metavar="N", help="start a local Dask cluster of N workers"
+    )
+    p_sweep.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="PATH=VALUE",
+        help="change the scenario for every run (part of the sweep's identity); repeatable",
+    )
+    p_sweep.add_argument("--quiet", action="store_true", help="no progress bar, no table")
+
+    p_export = sub.add_parser(
+        "export",
+        help="write a sweep's results to Parquet for big analyses",
+        description="Write the results of the sweep in DIR (one row per finished run) to a "
+        "Parquet file, and its kept daily series to another if asked.",
+    )
+    p_export.add_argument("folder", metavar="DIR", help="a sweep's results folder")
+    p_export.add_argument("--parquet", type=Path, metavar="FILE", required=True)
+    p_export.add_argument(
+        "--daily", type=Path, metavar="FILE", help="also write the daily series (Parquet)"
+    )
+
+    p_analyze = sub.add_parser(
+        "analyze",
+        help="analyse a finished sweep (sobol: sensitivity indices)",
+        description="Analyses of a finished sweep.",
+    )
+    kinds = p_analyze.add_subparsers(dest="analysis", metavar="ANALYSIS", parser_class=_Parser)
+    kinds.required = True
+    p_sobol = kinds.add_parser(
+        "sobol",
+        help="first-order and total Sobol indices of a metric, from a sobol sweep",
+        description="First-order (S1) and total (ST) Sobol indices with bootstrap confidence "
+        "intervals (SALib), from the mean of each design point's replicates.",
+    )
+    p_sobol.add_argument("folder", metavar="DIR", help="a sobol sweep's results folder")
+    p_sobol.add_argument(
+        "--metric", action="append", required=True, metavar="M", help="a kept metric; repeatable"
+    )
+    p_sobol.add_argument("--conf", type=float, default=0.95, help="confidence level (0.95)")
+    p_sobol.add_argument("--csv", type=Path, metavar="FILE", help="also write the table as CSV")
+
     p_check = sub.add_parser(
         "check",
         help="validate a scenario (and the network it uses) without running it",
@@ -161,15 +248,91 @@ def _cmd_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    from routesim.experiment import Experiment
+    from routesim.store import load_results
+    from routesim.sweep import sweep
+
+    experiment = Experiment.load(args.experiment)
+    out = args.out or Path("runs") / experiment.name
+    start = time.perf_counter()
+    results = sweep(
+        experiment,
+        out,
+        workers=args.workers,
+        scheduler=args.scheduler,
+        dask_local=args.dask_local,
+        overrides=args.overrides,
+        progress=not args.quiet and sys.stderr.isatty(),
+    )
+    runs = load_results(out, all_runs=True)
+    failed = runs[runs.status == "failed"]
+    if not args.quiet:
+        seconds = time.perf_counter() - start
+        print(
+            f"{experiment.name}: {len(results)} of {len(runs)} runs done, {len(failed)} failed "
+            f"({seconds:.1f} s); results in {out}/results.sqlite"
+        )
+        if experiment.design.kind == "grid" and len(results):
+            by_point = results.groupby(list(experiment.design.parameters), sort=False)
+            print(
+                by_point[list(experiment.metrics)].mean().to_string(float_format="{:,.4g}".format)
+            )
+        print(f"load them with: routesim.load_results({str(out)!r})")
+    for row in failed.head(5).itertuples():
+        print(f"routesim: run {row.run_id} (seed {row.seed}) failed: {row.error}", file=sys.stderr)
+    return 1 if len(failed) else 0
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from routesim.store import load_daily, load_results
+
+    tables = [(load_results(args.folder), args.parquet)]
+    if args.daily:
+        tables.append((load_daily(args.folder), args.daily))
+    for table, path in tables:
+        write_atomically({path: partial(table.to_parquet, index=False)})
+        print(f"wrote {path} ({len(table):,} rows, {table.shape[1]} columns)")
+    return 0
+
+
+def _cmd_analyze(args: argparse.Namespace) -> int:
+    from routesim.sensitivity import sobol_indices
+
+    tables = [sobol_indices(args.folder, metric, args.conf) for metric in args.metric]
+    for table in tables:
+        a = table.attrs
+        print(
+            f"Sobol indices of {a['metric']} ({a['sweep']}: {a['runs']} runs, "
+            f"{a['replicates']} replicates per point; {a['conf_level']:.0%} intervals)"
+        )
+        print(table.to_string(float_format="{:.3f}".format))
+        print(f"replicate noise: {a['noise_share']:.0%} of the run-to-run variance\n")
+    if args.csv:
+        combined = pd.concat({t.attrs["metric"]: t for t in tables}, names=["metric"])
+        write_atomically({args.csv: combined.to_csv})
+        print(f"wrote {args.csv}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    commands = {
+        "run": _cmd_run,
+        "check": _cmd_check,
+        "sweep": _cmd_sweep,
+        "export": _cmd_export,
+        "analyze": _cmd_analyze,
+    }
     try:
-        return {"run": _cmd_run, "check": _cmd_check}[args.command](args)
+        return commands[args.command](args)
     except ScenarioError as err:
         print(f"routesim: error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("routesim: interrupted; nothing was written", file=sys.stderr)
+        kept = "finished runs are kept: run the same command to resume"
+        said = kept if args.command == "sweep" else "nothing was written"
+        print(f"routesim: interrupted; {said}", file=sys.stderr)
         return 130
 
 

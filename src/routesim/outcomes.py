@@ -11,6 +11,7 @@ import json
 import os
 import tempfile
 from collections import defaultdict
+from collections.abc import Callable, Mapping
 from functools import partial
 from pathlib import Path
 
@@ -249,6 +250,30 @@ def check_output_folder(folder: Path) -> None:
         raise ScenarioError("--out", str(folder), f"no permission to write in {existing}")
 
 
+def write_atomically(files: Mapping[Path, Callable[[Path], object]]) -> None:
+    """Write each file through its writer into a temporary file beside it, and move them all in
+    only when every one is complete: an error or an interruption never leaves half a result."""
+    paths = [Path(p).resolve() for p in files]
+    for path in paths:
+        check_output_folder(path.parent)
+        if path.is_dir():
+            raise ScenarioError(path, "", "is a folder; give a file name")
+        path.parent.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    try:
+        for path, write in zip(paths, files.values(), strict=True):
+            handle, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+            os.close(handle)
+            written.append(Path(tmp_name))
+            write(written[-1])
+        for tmp, path in zip(written, paths, strict=True):
+            tmp.chmod(0o644)
+            os.replace(tmp, path)
+    finally:
+        for tmp in written:
+            tmp.unlink(missing_ok=True)
+
+
 def _share(part: np.ndarray, whole: np.ndarray) -> np.ndarray:
     return np.divide(part, whole, out=np.full(len(whole), np.nan), where=whole > 0)
 
@@ -267,33 +292,17 @@ class RunResult:
     def metrics(self) -> dict[str, float]:
         return self.summary["metrics"]
 
-    FILES = ("summary.json", "daily.csv", "legs.csv")
-
     def save(self, folder: str | Path) -> Path:
         """Write summary.json, daily.csv and legs.csv into `folder` (other files there are left
-        alone). The three are written to temporary files first and moved in only when all are
-        complete, so an error or interruption never leaves a half-written result."""
+        alone), all three or none."""
         folder = Path(folder).resolve()
-        check_output_folder(folder)
-        folder.mkdir(parents=True, exist_ok=True)
-        writers = {
-            "summary.json": self._write_summary,
-            "daily.csv": partial(self.daily.to_csv, index=False),
-            "legs.csv": partial(self.legs.to_csv, index=False),
-        }
-        written: list[Path] = []
-        try:
-            for name in self.FILES:
-                handle, tmp_name = tempfile.mkstemp(prefix=f".{name}.", dir=folder)
-                os.close(handle)
-                written.append(Path(tmp_name))
-                writers[name](written[-1])
-            for tmp, name in zip(written, self.FILES, strict=True):
-                tmp.chmod(0o644)
-                os.replace(tmp, folder / name)
-        finally:
-            for tmp in written:
-                tmp.unlink(missing_ok=True)
+        write_atomically(
+            {
+                folder / "summary.json": self._write_summary,
+                folder / "daily.csv": partial(self.daily.to_csv, index=False),
+                folder / "legs.csv": partial(self.legs.to_csv, index=False),
+            }
+        )
         return folder
 
     def _write_summary(self, path: Path) -> None:

@@ -12,7 +12,7 @@ import copy
 import hashlib
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -27,7 +27,8 @@ ORGANISATIONS = ("individual", "small_network", "structured")
 
 
 class ScenarioError(ValueError):
-    """A user mistake in a scenario: printed as one line, never as a traceback."""
+    """A user mistake in an input (scenario, sweep file, network, command line): printed as one
+    line naming the file, the key and what is allowed, never as a traceback."""
 
     def __init__(self, source: str | Path, key: str, message: str) -> None:
         self.source, self.key, self.message = str(source), key, message
@@ -292,6 +293,22 @@ class Scenario(_Strict):
             apply_override(data, item, source=self.source)
         return Scenario.from_dict(data, source=self.source)
 
+    def with_values(self, values: Mapping[str, Any]) -> Scenario:
+        """A copy with each existing dotted path (`policies.niger_law.enforcement`) set to its
+        value: what a sweep's design point changes."""
+        data = self.model_dump(mode="python")
+        for path, value in values.items():
+            set_value(data, path, value, create=False)
+        return Scenario.from_dict(data, source=self.source)
+
+    def value_at(self, path: str) -> Any:
+        """The value at a dotted path; a ScenarioError names the path if there is none."""
+        node: Any = self.model_dump(mode="python")
+        keys = _split(path)
+        for i, key in enumerate(keys):
+            node = _child(node, key, ".".join(keys[: i + 1]), create=False)
+        return node
+
     def with_updates(self, **changes: Any) -> Scenario:
         """A copy with top-level fields changed, validated again."""
         data = self.model_dump(mode="python")
@@ -302,16 +319,7 @@ class Scenario(_Strict):
     def from_dict(cls, data: dict[str, Any], source: str | Path = "<memory>") -> Scenario:
         data = dict(data)
         data.pop("extends", None)
-        data["source"] = str(source)
-        try:
-            return cls.model_validate(data)
-        except ValidationError as err:
-            first = err.errors()[0]
-            key = ".".join(str(p) for p in first["loc"])
-            msg = first["msg"].removeprefix("Value error, ")
-            if first["type"] == "extra_forbidden":
-                msg = f"unknown key (allowed: {_allowed_keys(cls, first['loc'])})"
-            raise ScenarioError(source, key, msg) from None
+        return validate(cls, data, source)
 
     @classmethod
     def load(cls, path: str | Path, overrides: Sequence[str] = ()) -> Scenario:
@@ -321,10 +329,23 @@ class Scenario(_Strict):
         return scenario.with_overrides(overrides) if overrides else scenario
 
 
-# --- YAML, extends, overrides ----------------------------------------------------------------
+# --- validation, YAML, extends, overrides -----------------------------------------------------
 
 
-def _read_yaml(path: Path) -> dict[str, Any]:
+def validate[M: BaseModel](model: type[M], data: dict[str, Any], source: str | Path) -> M:
+    """`model` validated from `data` read from `source`; the first problem as a ScenarioError."""
+    try:
+        return model.model_validate({**data, "source": str(source)})
+    except ValidationError as err:
+        first = err.errors()[0]
+        key = ".".join(str(p) for p in first["loc"])
+        msg = first["msg"].removeprefix("Value error, ")
+        if first["type"] == "extra_forbidden":
+            msg = f"unknown key (allowed: {_allowed_keys(model, first['loc'])})"
+        raise ScenarioError(source, key, msg) from None
+
+
+def read_yaml(path: Path) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -341,14 +362,14 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise ScenarioError(path, "", "a scenario must be a mapping of keys to values")
+        raise ScenarioError(path, "", "the file must be a mapping of keys to values")
     return data
 
 
 def _read_with_extends(path: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
     if path.resolve() in seen:
         raise ScenarioError(path, "extends", "circular extends")
-    data = _read_yaml(path)
+    data = read_yaml(path)
     parent = data.get("extends")
     data_dir = (
         data.get("network", {}).get("data_dir") if isinstance(data.get("network"), dict) else None
@@ -381,20 +402,36 @@ def apply_override(data: dict[str, Any], item: str, source: str | Path = "--set"
     if "=" not in item:
         raise ScenarioError("--set", item, "expected PATH=VALUE, e.g. migrants.risk_aversion=2")
     path, raw = item.split("=", 1)
-    keys = [k for k in path.strip().split(".") if k]
-    if not keys:
-        raise ScenarioError("--set", item, "empty parameter path")
-    value = _parse_value(raw)
+    set_value(data, path, _parse_value(raw), create=True)
+
+
+def set_value(data: dict[str, Any], path: str, value: Any, create: bool) -> None:
+    """Set one value by dotted path; with `create`, missing mappings on the way are made (and
+    validation then names an unknown key), without it every key must exist."""
+    keys = _split(path)
     node: Any = data
     for i, key in enumerate(keys[:-1]):
-        node = _child(node, key, ".".join(keys[: i + 1]), create=True)
+        node = _child(node, key, ".".join(keys[: i + 1]), create=create)
     last = keys[-1]
     if isinstance(node, list):
         node[_index(node, last, path)] = value
     elif isinstance(node, dict):
+        if not create and last not in node:
+            raise ScenarioError("--set", path, _no_such_key(node))
         node[last] = value
     else:
         raise ScenarioError("--set", path, "cannot set a key inside a scalar")
+
+
+def _split(path: str) -> list[str]:
+    keys = [k for k in path.strip().split(".") if k]
+    if not keys:
+        raise ScenarioError("--set", path, "empty parameter path")
+    return keys
+
+
+def _no_such_key(node: dict[str, Any]) -> str:
+    return f"no such key (allowed: {', '.join(k for k in node if k != 'source')})"
 
 
 _NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
@@ -415,9 +452,9 @@ def _child(node: Any, key: str, path: str, create: bool) -> Any:
     if isinstance(node, list):
         return node[_index(node, key, path)]
     if isinstance(node, dict):
-        if key not in node or node[key] is None:
+        if key not in node or (create and node[key] is None):
             if not create:
-                raise ScenarioError("--set", path, "no such key")
+                raise ScenarioError("--set", path, _no_such_key(node))
             node[key] = {}
         return node[key]
     raise ScenarioError("--set", path, "cannot descend into a scalar")

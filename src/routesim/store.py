@@ -1,0 +1,253 @@
+"""The result store: one SQLite file per sweep, so a sweep can be killed at any moment and resumed.
+
+SQLite in WAL mode, written only by the process driving the sweep; each finished run is one
+transaction (its status, metrics and daily rows together), keyed by run id, so a run executed
+twice is stored once and a killed sweep loses at most the runs in flight. Tables:
+`meta` (the experiment, its fingerprint, the routesim version), `points` (parameter values per
+design point), `status` (pending, done or failed with the error), `results` (metrics per run)
+and `daily` (the kept daily series, one row per run and day).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import closing, contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+
+from routesim.experiment import Experiment, Plan
+from routesim.scenario import ScenarioError
+
+FILE = "results.sqlite"
+PENDING, DONE, FAILED = "pending", "done", "failed"
+
+
+@dataclass
+class RunOutcome:
+    """What a worker sends back for one run: its metrics (and daily series) or its error."""
+
+    run_id: str
+    metrics: dict[str, float] | None = None
+    daily: list[list[float]] | None = None  # one row per day: day, then the kept series
+    error: str | None = None
+    seconds: float = 0.0
+    worker: str = ""
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _columns(names: Sequence[str], kind: str) -> str:
+    return "".join(f", {_quote(n)} {kind}" for n in names)
+
+
+class ResultStore:
+    """The SQLite file of one sweep, opened by `create_or_resume` (driver) or `open` (reader)."""
+
+    def __init__(self, path: Path, connection: sqlite3.Connection) -> None:
+        self.path, self.db = path, connection
+        meta = dict(self.db.execute("SELECT key, value FROM meta"))
+        self.meta = meta
+        self.experiment = Experiment.model_validate_json(meta["experiment"])
+
+    # --- opening ---------------------------------------------------------------------------
+
+    @classmethod
+    def create_or_resume(cls, folder: Path, plan: Plan, version: str) -> ResultStore:
+        """The store for `plan` in `folder`: created with every run pending, or reopened if it
+        holds the same plan; a different plan or routesim version is refused."""
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / FILE
+        db = sqlite3.connect(path, isolation_level=None)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")  # with WAL: survives a killed process
+        with _transaction(db):
+            fresh = not db.execute("SELECT 1 FROM sqlite_master WHERE name='meta'").fetchone()
+            if fresh:
+                _create(db, plan, version)
+        store = cls(path, db)
+        if not fresh:
+            store._check_same(plan, version)
+        return store
+
+    @classmethod
+    def open(cls, folder: str | Path) -> ResultStore:
+        """Open a sweep's results for reading (`folder` or the results file itself)."""
+        folder = Path(folder)
+        path = folder if folder.suffix == ".sqlite" else folder / FILE
+        if not path.is_file():
+            raise ScenarioError(folder, "", f"no sweep results here (expected {path})")
+        db = sqlite3.connect(f"file:{path.resolve()}?mode=ro", uri=True)
+        return cls(path, db)
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> ResultStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _check_same(self, plan: Plan, version: str) -> None:
+        stored = json.loads(self.meta["identity"])
+        if self.meta["routesim_version"] != version:
+            raise ScenarioError(
+                self.path.parent,
+                "",
+                f"holds a sweep run with routesim {self.meta['routesim_version']}, this is "
+                f"{version}; results would mix versions: use another --out",
+            )
+        differ = [k for k in plan.identity if stored.get(k) != plan.identity[k]]
+        if differ:
+            raise ScenarioError(
+                self.path.parent,
+                "",
+                f"holds a different sweep ({self.meta['name']}; differs in "
+                f"{', '.join(differ)}): use another --out, or delete the folder to start over",
+            )
+
+    # --- writing ---------------------------------------------------------------------------
+
+    def todo(self) -> list[str]:
+        """Run ids not done yet (pending, or failed before and worth another try)."""
+        rows = self.db.execute(
+            "SELECT run_id FROM status WHERE status != ? ORDER BY point, replicate", (DONE,)
+        )
+        return [r[0] for r in rows]
+
+    def record(self, outcome: RunOutcome) -> None:
+        """Store one run's outcome in one transaction; storing it again replaces it."""
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        status = FAILED if outcome.error is not None else DONE
+        with _transaction(self.db):
+            self.db.execute(
+                "UPDATE status SET status=?, error=?, seconds=?, worker=?, finished=? "
+                "WHERE run_id=?",
+                (status, outcome.error, outcome.seconds, outcome.worker, now, outcome.run_id),
+            )
+            self.db.execute("DELETE FROM results WHERE run_id=?", (outcome.run_id,))
+            self.db.execute("DELETE FROM daily WHERE run_id=?", (outcome.run_id,))
+            if outcome.metrics is not None:
+                names = list(self.experiment.metrics)
+                self.db.execute(
+                    f"INSERT INTO results VALUES (?{', ?' * len(names)})",
+                    (outcome.run_id, *(outcome.metrics[n] for n in names)),
+                )
+            if outcome.daily:
+                width = len(outcome.daily[0])
+                self.db.executemany(
+                    f"INSERT INTO daily VALUES (?{', ?' * width})",
+                    [(outcome.run_id, *row) for row in outcome.daily],
+                )
+
+    # --- reading ---------------------------------------------------------------------------
+
+    def counts(self) -> dict[str, int]:
+        counts = dict(self.db.execute("SELECT status, COUNT(*) FROM status GROUP BY status"))
+        return {s: counts.get(s, 0) for s in (PENDING, DONE, FAILED)}
+
+    def results(self, all_runs: bool = False) -> pd.DataFrame:
+        """One row per run: point, replicate, seed, parameters, metrics (done runs only, unless
+        `all_runs`, which adds every run with its status, error, seconds and worker)."""
+        extra = ", s.status, s.error, s.seconds, s.worker" if all_runs else ""
+        where = "" if all_runs else f"WHERE s.status = '{DONE}'"
+        frame = pd.read_sql_query(
+            f"SELECT s.run_id, s.point, s.replicate, s.seed{extra}, p.*, r.* FROM status s "
+            "JOIN points p USING (point) LEFT JOIN results r USING (run_id) "
+            f"{where} ORDER BY s.point, s.replicate",
+            self.db,
+        )
+        frame = frame.loc[:, ~frame.columns.duplicated()]
+        return self._describe(frame)
+
+    def daily(self) -> pd.DataFrame:
+        """The kept daily series: one row per run and day, with its point's parameters."""
+        frame = pd.read_sql_query(
+            "SELECT s.run_id, s.point, s.replicate, s.seed, p.*, d.* FROM daily d "
+            "JOIN status s USING (run_id) JOIN points p USING (point) "
+            "ORDER BY s.point, s.replicate, d.day",
+            self.db,
+        )
+        frame = frame.loc[:, ~frame.columns.duplicated()]
+        return self._describe(frame)
+
+    def _describe(self, frame: pd.DataFrame) -> pd.DataFrame:
+        frame.attrs = {
+            "sweep": self.meta["name"],
+            "design": self.experiment.design.kind,
+            "parameters": list(self.experiment.design.parameters),
+            "metrics": list(self.experiment.metrics),
+            "routesim_version": self.meta["routesim_version"],
+        }
+        return frame
+
+
+def _create(db: sqlite3.Connection, plan: Plan, version: str) -> None:
+    exp = plan.experiment
+    params = list(exp.design.parameters)
+    db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    db.execute(f"CREATE TABLE points (point INTEGER PRIMARY KEY{_columns(params, '')})")
+    db.execute(
+        "CREATE TABLE status (run_id TEXT PRIMARY KEY, point INTEGER NOT NULL, "
+        "replicate INTEGER NOT NULL, seed INTEGER NOT NULL, status TEXT NOT NULL "
+        f"CHECK (status IN ('{PENDING}', '{DONE}', '{FAILED}')), error TEXT, seconds REAL, "
+        "worker TEXT, finished TEXT)"
+    )
+    db.execute(f"CREATE TABLE results (run_id TEXT PRIMARY KEY{_columns(exp.metrics, 'REAL')})")
+    db.execute(
+        f"CREATE TABLE daily (run_id TEXT, day INTEGER{_columns(exp.daily, 'REAL')}, "
+        "PRIMARY KEY (run_id, day))"
+    )
+    meta = {
+        "name": exp.name,
+        "experiment": exp.model_dump_json(),
+        "source": exp.source,
+        "identity": json.dumps(plan.identity, sort_keys=True),
+        "fingerprint": plan.fingerprint,
+        "routesim_version": version,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    db.executemany("INSERT INTO meta VALUES (?, ?)", meta.items())
+    db.executemany(
+        f"INSERT INTO points VALUES (?{', ?' * len(params)})",
+        [(i, *(point[p] for p in params)) for i, point in enumerate(plan.points)],
+    )
+    db.executemany(
+        "INSERT INTO status (run_id, point, replicate, seed, status) VALUES (?, ?, ?, ?, ?)",
+        [(r.run_id, r.point, r.replicate, r.seed, PENDING) for r in plan.runs],
+    )
+
+
+@contextmanager
+def _transaction(db: sqlite3.Connection) -> Iterator[None]:
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
+
+
+def load_results(folder: str | Path, all_runs: bool = False) -> pd.DataFrame:
+    """A sweep's results as a tidy DataFrame: one row per finished run with its design point,
+    replicate, seed, parameter values (columns named by their dotted paths) and metrics.
+
+    `all_runs=True` lists every run, with `status` (pending, done, failed), `error`, `seconds`
+    and `worker`. `df.attrs` says which columns are parameters and which are metrics.
+    """
+    with closing(ResultStore.open(folder)) as store:
+        return store.results(all_runs)
+
+
+def load_daily(folder: str | Path) -> pd.DataFrame:
+    """The daily series a sweep kept (its `daily:` list): one row per run and day."""
+    with closing(ResultStore.open(folder)) as store:
+        return store.daily()

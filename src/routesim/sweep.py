@@ -1,0 +1,299 @@
+"""Sweeps: an experiment's runs on any `concurrent.futures.Executor`, each stored as it ends.
+
+One code path for every executor: in this process (`workers=1`), a local process pool (the
+default), or Dask distributed through `Client.get_executor()` (an existing scheduler, or a
+LocalCluster started here). Runs go out in batches of about two seconds of work, so per-task
+overhead stays small whatever a run costs, with at most two batches per worker in flight, so a
+killed sweep loses little. A worker that dies loses its batches, not the sweep: their runs are
+tried again one by one (on a fresh pool if the pool broke), and a run that loses its worker
+three times is recorded as failed. Results are written only here, never by workers.
+"""
+
+from __future__ import annotations
+
+import math
+import multiprocessing
+import os
+import socket
+import time
+import traceback
+from collections import Counter, deque
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from tqdm.auto import tqdm
+
+from routesim.experiment import Experiment, Plan, RunSpec, Value
+from routesim.outcomes import check_output_folder
+from routesim.runner import __version__, run
+from routesim.scenario import Scenario, ScenarioError
+from routesim.store import ResultStore, RunOutcome, load_results
+
+BATCH_SECONDS = 2.0  # work per task: per-task overhead (milliseconds) stays well under 1 %
+MAX_BATCH = 64
+ATTEMPTS = 3  # times a run may lose its worker before it is recorded as failed
+
+
+def sweep(
+    experiment: Experiment | str | Path,
+    out: str | Path | None = None,
+    *,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    dask_local: int | None = None,
+    executor: Executor | None = None,
+    overrides: Sequence[str] = (),
+    progress: bool = True,
+) -> pd.DataFrame:
+    """Run every run of `experiment` (a sweep file or an `Experiment`) not yet stored in `out`
+    and return all results (as `load_results(out)`).
+
+    Where runs execute, in order of precedence: `executor` (any concurrent.futures Executor),
+    `scheduler` (a Dask scheduler address), `dask_local` (a Dask LocalCluster of that many
+    workers), `workers=1` (this process), else a process pool of `workers` (default: one per
+    core). `overrides` (`PATH=VALUE`) change the scenario for every run. Starting again after
+    an interruption runs only the missing runs.
+    """
+    if not isinstance(experiment, Experiment):
+        experiment = Experiment.load(experiment)
+    plan = experiment.plan(tuple(overrides))
+    folder = Path(out) if out is not None else Path("runs") / experiment.name
+    check_output_folder(folder)
+    with _locked(folder), ResultStore.create_or_resume(folder, plan, __version__) as store:
+        todo = store.todo()
+        if todo:
+            with _workers(workers, scheduler, dask_local, executor) as pool:
+                _execute(plan, store, todo, pool, progress)
+    return load_results(folder)
+
+
+# --- where runs execute ----------------------------------------------------------------------
+
+
+class InProcessExecutor(Executor):
+    """Runs each task when it is submitted, in this process (one core; easiest to debug)."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
+        future: Future = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except Exception as err:
+            future.set_exception(err)
+        return future
+
+
+@dataclass
+class _Pool:
+    """An executor, how many runs it works on at once, and how to replace it if it breaks."""
+
+    executor: Executor
+    slots: Callable[[], int]
+    restart: Callable[[], Executor] | None = None
+
+
+@contextmanager
+def _workers(
+    workers: int | None, scheduler: str | None, dask_local: int | None, executor: Executor | None
+) -> Iterator[_Pool]:
+    if executor is not None:
+        size = getattr(executor, "_max_workers", None) or os.cpu_count() or 1
+        yield _Pool(executor, lambda: size)
+    elif scheduler is not None or dask_local is not None:
+        with _dask_client(scheduler, dask_local) as client:
+            yield _Pool(
+                client.get_executor(pure=False),
+                lambda: max(1, sum(client.nthreads().values())),
+            )
+    elif workers == 1:
+        yield _Pool(InProcessExecutor(), lambda: 1)
+    else:
+        size = workers or os.cpu_count() or 1
+
+        def start() -> Executor:
+            # spawn: fresh interpreters, same results whatever the parent process holds
+            return ProcessPoolExecutor(size, mp_context=multiprocessing.get_context("spawn"))
+
+        pool = _Pool(start(), lambda: size, restart=start)
+        try:
+            yield pool
+        finally:
+            pool.executor.shutdown(wait=True, cancel_futures=True)
+
+
+@contextmanager
+def _dask_client(scheduler: str | None, dask_local: int | None) -> Iterator[Any]:
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise ScenarioError(
+            "--scheduler" if scheduler else "--dask-local",
+            "",
+            "Dask is not installed: pip install 'routesim[dask]'",
+        ) from None
+    if scheduler is not None:
+        try:
+            client = Client(scheduler, timeout="20s")
+        except (OSError, TimeoutError) as err:
+            raise ScenarioError("--scheduler", scheduler, f"cannot reach it ({err})") from None
+        with client:
+            yield client
+        return
+    cluster = LocalCluster(
+        n_workers=dask_local, threads_per_worker=1, processes=True, dashboard_address=None
+    )
+    with cluster, Client(cluster) as client:
+        yield client
+
+
+# --- the sweep loop ----------------------------------------------------------------------
+
+
+def _execute(plan: Plan, store: ResultStore, todo: list[str], pool: _Pool, progress: bool) -> None:
+    exp = plan.experiment
+    by_id = {r.run_id: r for r in plan.runs}
+    queue = deque(by_id[i] for i in todo)
+    lost: Counter[str] = Counter()
+    in_flight: dict[Future, tuple[list[RunSpec], Executor]] = {}
+    seconds_per_run: float | None = None
+    counts = store.counts()
+    failed = 0
+    bar = tqdm(
+        total=len(plan.runs),
+        initial=counts["done"],
+        unit="run",
+        desc=exp.name,
+        disable=not progress,
+        dynamic_ncols=True,
+    )
+    try:
+        while queue or in_flight:
+            capacity = 2 * pool.slots()
+            while queue and len(in_flight) < capacity:
+                size = _batch_size(len(queue), capacity, seconds_per_run)
+                batch = [queue.popleft() for _ in range(size)]
+                tasks = [(spec, plan.points[spec.point]) for spec in batch]
+                future = pool.executor.submit(
+                    run_batch, plan.scenario, tasks, exp.metrics, exp.daily
+                )
+                in_flight[future] = (batch, pool.executor)
+            finished, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+            for future in finished:
+                batch, executor = in_flight.pop(future)
+                try:
+                    outcomes = future.result()
+                except Exception as err:  # the worker died or the executor broke
+                    if isinstance(err, BrokenProcessPool) and executor is pool.executor:
+                        _replace(pool, err, store)
+                    for spec in reversed(batch):
+                        lost[spec.run_id] += 1
+                        if lost[spec.run_id] < ATTEMPTS:
+                            queue.appendleft(spec)
+                        else:
+                            message = f"lost its worker {ATTEMPTS} times; last: {_describe(err)}"
+                            store.record(RunOutcome(spec.run_id, error=message))
+                            failed += 1
+                            bar.update(1)
+                    continue
+                for outcome in outcomes:
+                    store.record(outcome)
+                    failed += outcome.error is not None
+                    seconds_per_run = _mean(seconds_per_run, outcome.seconds)
+                bar.update(len(outcomes))
+                bar.set_postfix(failed=failed, refresh=False)
+    finally:
+        for future in in_flight:
+            future.cancel()
+        bar.close()
+
+
+def _replace(pool: _Pool, err: BaseException, store: ResultStore) -> None:
+    """A worker process died and took the pool with it: start a fresh pool."""
+    if pool.restart is None:
+        left = len(store.todo())
+        raise ScenarioError(
+            "executor",
+            "",
+            f"broke ({_describe(err)}); {left} runs are not done: run again to resume",
+        )
+    pool.executor.shutdown(wait=False, cancel_futures=True)
+    pool.executor = pool.restart()
+
+
+def _batch_size(queued: int, capacity: int, seconds_per_run: float | None) -> int:
+    """Runs per task: about BATCH_SECONDS of work, but not so many that workers idle at the end."""
+    if seconds_per_run is None:
+        return 1  # measure first
+    by_time = int(BATCH_SECONDS / max(seconds_per_run, 1e-3))
+    return max(1, min(by_time, math.ceil(queued / capacity), MAX_BATCH))
+
+
+def _mean(current: float | None, new: float) -> float:
+    return new if current is None else 0.8 * current + 0.2 * new
+
+
+def _describe(err: BaseException) -> str:
+    """An error in one line, with where it was raised."""
+    frames = traceback.extract_tb(err.__traceback__)
+    where = f" (at {Path(frames[-1].filename).name}:{frames[-1].lineno})" if frames else ""
+    return f"{type(err).__name__}: {err}{where}".replace("\n", " ")
+
+
+# --- what a worker does ----------------------------------------------------------------------
+
+
+def run_batch(
+    scenario: Scenario,
+    tasks: list[tuple[RunSpec, dict[str, Value]]],
+    metrics: Sequence[str],
+    daily: Sequence[str],
+) -> list[RunOutcome]:
+    """Run each task (a run and its design point's values) and report metrics or the error:
+    a run that raises is reported as failed and the batch goes on."""
+    worker = f"{socket.gethostname()}:{os.getpid()}"
+    outcomes = []
+    for spec, values in tasks:
+        start = time.perf_counter()
+        try:
+            result = run(scenario.with_values(values), seed=spec.seed)
+        except Exception as err:
+            seconds = time.perf_counter() - start
+            outcomes.append(
+                RunOutcome(spec.run_id, error=_describe(err), seconds=seconds, worker=worker)
+            )
+            continue
+        kept = result.daily[["day", *daily]].to_numpy(float).tolist() if daily else None
+        outcomes.append(
+            RunOutcome(
+                spec.run_id,
+                metrics={m: float(result.metrics[m]) for m in metrics},
+                daily=kept,
+                seconds=time.perf_counter() - start,
+                worker=worker,
+            )
+        )
+    return outcomes
+
+
+@contextmanager
+def _locked(folder: Path) -> Iterator[None]:
+    """One sweep writes a folder at a time (where the platform has file locks)."""
+    try:
+        import fcntl
+    except ImportError:  # Windows
+        yield
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / ".lock", "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ScenarioError(
+                folder, "", "another sweep is writing here: wait for it or use another --out"
+            ) from None
+        yield
