@@ -3,6 +3,7 @@ workers die or the whole sweep is killed and started again."""
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import multiprocessing
 import os
@@ -69,6 +70,19 @@ def done_runs(folder: Path) -> int:
             return db.execute("SELECT COUNT(*) FROM status WHERE status='done'").fetchone()[0]
         except sqlite3.OperationalError:  # tables not created yet
             return 0
+
+
+def children(pid: int) -> list[int]:
+    """Processes whose parent is `pid` (Linux /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
 
 
 def when_done(folder: Path, runs: int, action: Any, seen: list[int]) -> threading.Thread:
@@ -176,6 +190,7 @@ def test_a_run_that_raises_is_recorded_and_retried_on_resume(
 # --- nothing lost ---------------------------------------------------------------------
 
 
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc (Linux)")
 def test_sigkill_mid_sweep_then_resume_gives_the_same_table(reference, tmp_path: Path) -> None:
     path, expected = reference
     out = tmp_path / "killed"
@@ -186,10 +201,18 @@ def test_sigkill_mid_sweep_then_resume_gives_the_same_table(reference, tmp_path:
     deadline = time.monotonic() + 120
     while done_runs(out) < 3 and time.monotonic() < deadline and sweep.poll() is None:
         time.sleep(0.02)
-    os.killpg(sweep.pid, signal.SIGKILL)  # the driver and its workers, no clean-up
+    workers = children(sweep.pid)
+    os.kill(sweep.pid, signal.SIGKILL)  # the driver only, no clean-up
     sweep.wait()
     done = done_runs(out)
     assert 3 <= done < len(expected), f"killed too late to test anything ({done} done)"
+    deadline = time.monotonic() + 15
+    while any(Path(f"/proc/{pid}").exists() for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    orphans = [pid for pid in workers if Path(f"/proc/{pid}").exists()]
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(sweep.pid, signal.SIGKILL)
+    assert workers and not orphans, "the killed sweep's workers should exit on their own"
 
     finished = subprocess.run([*command, "--quiet"], capture_output=True, text=True)
     assert finished.returncode == 0, finished.stderr
@@ -344,3 +367,20 @@ def test_export_to_parquet_keeps_the_table(reference, tmp_path: Path) -> None:
     file = tmp_path / "runs.parquet"
     assert main(["export", str(path.parent / "out"), "--parquet", str(file)]) == 0
     pd.testing.assert_frame_equal(pd.read_parquet(file), expected, check_dtype=False)
+
+
+@pytest.mark.parametrize(
+    "path", sorted((SCENARIOS.parent / "experiments").glob("*.yaml")), ids=lambda p: p.stem
+)
+def test_shipped_experiments_are_valid_and_say_what_they_ask(path: Path) -> None:
+    plan = Experiment.load(path).plan()
+    assert len(plan.runs) == len(plan.points) * plan.experiment.replicates >= 50
+    assert path.read_text().startswith("# Question:")
+
+
+def test_small_runs_are_batched_and_long_ones_are_not() -> None:
+    batch = sweep_module._batch_size
+    assert batch(1000, capacity=4, seconds_per_run=None) == 1  # nothing measured yet
+    assert batch(1000, capacity=4, seconds_per_run=0.05) == 40  # about 2 s of work per task
+    assert batch(1000, capacity=4, seconds_per_run=5.0) == 1
+    assert batch(20, capacity=4, seconds_per_run=0.01) == 5  # spread the last runs over workers

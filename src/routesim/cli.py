@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import time
 from collections.abc import Callable
@@ -255,6 +256,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
 
     experiment = Experiment.load(args.experiment)
     out = args.out or Path("runs") / experiment.name
+    signal.signal(signal.SIGTERM, _interrupt)  # a batch job's time limit: stop like Ctrl-C
     start = time.perf_counter()
     results = sweep(
         experiment,
@@ -282,6 +284,10 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     for row in failed.head(5).itertuples():
         print(f"routesim: run {row.run_id} (seed {row.seed}) failed: {row.error}", file=sys.stderr)
     return 1 if len(failed) else 0
+
+
+def _interrupt(signum: int, frame: object) -> NoReturn:
+    raise KeyboardInterrupt
 
 
 def _cmd_export(args: argparse.Namespace) -> int:

@@ -15,6 +15,7 @@ import math
 import multiprocessing
 import os
 import socket
+import threading
 import time
 import traceback
 from collections import Counter, deque
@@ -23,6 +24,7 @@ from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExe
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -102,14 +104,15 @@ def _workers(
     workers: int | None, scheduler: str | None, dask_local: int | None, executor: Executor | None
 ) -> Iterator[_Pool]:
     if executor is not None:
-        size = getattr(executor, "_max_workers", None) or os.cpu_count() or 1
-        yield _Pool(executor, lambda: size)
+        client = getattr(executor, "_client", None)  # Dask's ClientExecutor
+        if client is not None and hasattr(client, "nthreads"):
+            yield _Pool(executor, partial(_dask_threads, client))
+        else:
+            size = getattr(executor, "_max_workers", None) or os.cpu_count() or 1
+            yield _Pool(executor, lambda: size)
     elif scheduler is not None or dask_local is not None:
         with _dask_client(scheduler, dask_local) as client:
-            yield _Pool(
-                client.get_executor(pure=False),
-                lambda: max(1, sum(client.nthreads().values())),
-            )
+            yield _Pool(client.get_executor(pure=False), partial(_dask_threads, client))
     elif workers == 1:
         yield _Pool(InProcessExecutor(), lambda: 1)
     else:
@@ -117,13 +120,34 @@ def _workers(
 
         def start() -> Executor:
             # spawn: fresh interpreters, same results whatever the parent process holds
-            return ProcessPoolExecutor(size, mp_context=multiprocessing.get_context("spawn"))
+            return ProcessPoolExecutor(
+                size,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_exit_with_parent,
+                initargs=(os.getpid(),),
+            )
 
         pool = _Pool(start(), lambda: size, restart=start)
         try:
             yield pool
         finally:
             pool.executor.shutdown(wait=True, cancel_futures=True)
+
+
+def _exit_with_parent(parent: int) -> None:
+    """Pool worker start-up: when the sweep is killed, its workers exit instead of idling."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True, name="exit-with-parent").start()
+
+
+def _dask_threads(client: Any) -> int:
+    """Runs a Dask cluster works on at once: its worker threads, as workers come and go."""
+    return max(1, sum(client.nthreads().values()))
 
 
 @contextmanager
