@@ -255,6 +255,17 @@ def test_a_dask_worker_killed_mid_sweep_does_not_stop_it(reference, tmp_path: Pa
     pd.testing.assert_frame_equal(table, expected)
 
 
+def test_the_cli_reports_a_finished_sweep_and_runs_nothing_again(reference, capsys) -> None:
+    path, expected = reference
+    out = path.parent / "out"
+    before = load_results(out, all_runs=True).finished.tolist()
+    assert main(["sweep", str(path), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert f"{len(expected)} of {len(expected)} runs done, 0 failed" in printed
+    assert "mean over replicates" in printed and "routesim.load_results(" in printed
+    assert load_results(out, all_runs=True).finished.tolist() == before
+
+
 def test_a_different_sweep_into_the_same_folder_is_refused(reference, capsys) -> None:
     path, _ = reference
     changed = path.parent / "changed.yaml"

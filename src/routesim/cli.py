@@ -71,6 +71,9 @@ pass --scheduler (see the README).
 """
 
 
+SWEEP_TABLE_METRICS = 6  # columns of the table printed after a grid sweep
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse, but a user mistake is one line on stderr and exit code 2."""
 
@@ -91,6 +94,12 @@ def _whole(least: int) -> Callable[[str], int]:
         return value
 
     return parse
+
+
+def _add_overrides(parser: argparse.ArgumentParser, help: str) -> None:
+    parser.add_argument(
+        "--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE", help=help
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -120,14 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="K",
         help="people per migrant agent (1 = every person is an agent)",
     )
-    p_run.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="PATH=VALUE",
-        help="override any scenario value by its dotted path; repeatable",
-    )
+    _add_overrides(p_run, "override any scenario value by its dotted path; repeatable")
     p_run.add_argument(
         "--out",
         type=Path,
@@ -162,14 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
     where.add_argument(
         "--dask-local", type=_whole(1), metavar="N", help="start a local Dask cluster of N workers"
     )
-    p_sweep.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="PATH=VALUE",
-        help="change the scenario for every run (part of the sweep's identity); repeatable",
-    )
+    _add_overrides(p_sweep, "change the scenario of every run (part of the sweep's identity)")
     p_sweep.add_argument("--quiet", action="store_true", help="no progress bar, no table")
 
     p_export = sub.add_parser(
@@ -211,9 +206,7 @@ def build_parser() -> argparse.ArgumentParser:
         "against the network and print what would run.",
     )
     p_check.add_argument("scenario", metavar="SCENARIO")
-    p_check.add_argument(
-        "--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE"
-    )
+    _add_overrides(p_check, "override a scenario value by its dotted path; repeatable")
     return parser
 
 
@@ -276,14 +269,20 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
             f"({seconds:.1f} s); results in {out}/results.sqlite"
         )
         if experiment.design.kind == "grid" and len(results):
-            by_point = results.groupby(list(experiment.design.parameters), sort=False)
-            print(
-                by_point[list(experiment.metrics)].mean().to_string(float_format="{:,.4g}".format)
-            )
+            shown = list(experiment.metrics[:SWEEP_TABLE_METRICS])
+            means = results.groupby(list(experiment.design.parameters), sort=False)[shown].mean()
+            more = len(experiment.metrics) - len(shown)
+            print(f"mean over replicates{f' (first {len(shown)} metrics)' if more else ''}:")
+            print(means.head(20).to_string(float_format=_number))
         print(f"load them with: routesim.load_results({str(out)!r})")
     for row in failed.head(5).itertuples():
         print(f"routesim: run {row.run_id} (seed {row.seed}) failed: {row.error}", file=sys.stderr)
     return 1 if len(failed) else 0
+
+
+def _number(x: float) -> str:
+    """Counts and euros as whole numbers with separators; shares and rates to 4 digits."""
+    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:.4g}"
 
 
 def _interrupt(signum: int, frame: object) -> NoReturn:

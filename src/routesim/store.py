@@ -155,8 +155,8 @@ class ResultStore:
 
     def results(self, all_runs: bool = False) -> pd.DataFrame:
         """One row per run: point, replicate, seed, parameters, metrics (done runs only, unless
-        `all_runs`, which adds every run with its status, error, seconds and worker)."""
-        extra = ", s.status, s.error, s.seconds, s.worker" if all_runs else ""
+        `all_runs`, which lists every run with its status, error, seconds, worker, finish time)."""
+        extra = ", s.status, s.error, s.seconds, s.worker, s.finished" if all_runs else ""
         where = "" if all_runs else f"WHERE s.status = '{DONE}'"
         frame = pd.read_sql_query(
             f"SELECT s.run_id, s.point, s.replicate, s.seed{extra}, p.*, r.* FROM status s "
@@ -240,8 +240,8 @@ def load_results(folder: str | Path, all_runs: bool = False) -> pd.DataFrame:
     """A sweep's results as a tidy DataFrame: one row per finished run with its design point,
     replicate, seed, parameter values (columns named by their dotted paths) and metrics.
 
-    `all_runs=True` lists every run, with `status` (pending, done, failed), `error`, `seconds`
-    and `worker`. `df.attrs` says which columns are parameters and which are metrics.
+    `all_runs=True` lists every run, with `status` (pending, done, failed), `error`,
+    `seconds`, `worker` and `finished` (UTC). `df.attrs` names the parameters and metrics.
     """
     with closing(ResultStore.open(folder)) as store:
         return store.results(all_runs)
