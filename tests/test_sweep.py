@@ -383,10 +383,12 @@ def test_export_to_parquet_keeps_the_table(reference, tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "path", sorted((SCENARIOS.parent / "experiments").glob("*.yaml")), ids=lambda p: p.stem
 )
-def test_shipped_experiments_are_valid_and_say_what_they_ask(path: Path) -> None:
+def test_shipped_experiments_are_valid_and_say_what_they_ask(path: Path, capsys) -> None:
     plan = Experiment.load(path).plan()
     assert len(plan.runs) == len(plan.points) * plan.experiment.replicates >= 50
     assert path.read_text().startswith("# Question:")
+    assert main(["sweep", str(path), "--dry-run"]) == 0
+    assert f"= {len(plan.runs)} runs of" in capsys.readouterr().out
 
 
 def test_small_runs_are_batched_and_long_ones_are_not() -> None:

@@ -165,6 +165,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--dask-local", type=_whole(1), metavar="N", help="start a local Dask cluster of N workers"
     )
     _add_overrides(p_sweep, "change the scenario of every run (part of the sweep's identity)")
+    p_sweep.add_argument(
+        "--dry-run", action="store_true", help="check the sweep file and say what would run"
+    )
     p_sweep.add_argument("--quiet", action="store_true", help="no progress bar, no table")
 
     p_export = sub.add_parser(
@@ -249,6 +252,15 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
 
     experiment = Experiment.load(args.experiment)
     out = args.out or Path("runs") / experiment.name
+    if args.dry_run:
+        plan = experiment.plan(tuple(args.overrides))
+        print(
+            f"{experiment.name}: ok: {len(plan.points)} design points x {experiment.replicates} "
+            f"replicates = {len(plan.runs)} runs of {plan.scenario.name} "
+            f"({experiment.design.kind} over {', '.join(experiment.design.parameters)}); "
+            f"results would go to {out}"
+        )
+        return 0
     signal.signal(signal.SIGTERM, _interrupt)  # a batch job's time limit: stop like Ctrl-C
     start = time.perf_counter()
     results = sweep(

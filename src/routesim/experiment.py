@@ -55,10 +55,9 @@ class Design(_Strict):
             numeric = all(isinstance(b, int | float) and not isinstance(b, bool) for b in bounds)
             if len(bounds) != 2 or not numeric:
                 raise ValueError(f"{path}: give bounds as [low, high], got {bounds}")
-            if bounds[0] >= bounds[1]:
-                raise ValueError(
-                    f"{path}: bounds reversed or empty: low {bounds[0]} >= high {bounds[1]}"
-                )
+            low, high = float(bounds[0]), float(bounds[1])
+            if low >= high:
+                raise ValueError(f"{path}: bounds reversed or empty: low {low:g} >= high {high:g}")
         return self
 
 
@@ -67,7 +66,7 @@ class Experiment(_Strict):
 
     name: str
     description: str = ""
-    scenario: str  # a scenario file, relative to the sweep file
+    scenario: str  # a scenario file, relative to the sweep file (made in Python: to the cwd)
     design: Design
     replicates: Annotated[int, Field(ge=1)] = 1
     seed: Annotated[int, Field(ge=0)] = 0
