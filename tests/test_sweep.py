@@ -354,7 +354,7 @@ def test_sobol_indices_find_the_parameter_that_matters(tmp_path: Path, capsys) -
             "migrants.legal_ticket_eur": [100, 900],
         },
     }
-    path = write_experiment(tmp_path, design=design, replicates=1, metrics=["departed", "dead"])
+    path = write_experiment(tmp_path, design=design, replicates=2, metrics=["departed", "dead"])
     out = tmp_path / "out"
     assert main(["analyze", "sobol", str(out), "--metric", "departed"]) == 2  # nothing run yet
     routesim.sweep(path, out, workers=2, progress=False)
@@ -362,6 +362,7 @@ def test_sobol_indices_find_the_parameter_that_matters(tmp_path: Path, capsys) -
     assert list(indices.columns) == ["S1", "S1_conf", "ST", "ST_conf"]
     assert indices.loc["migrants.people_per_year", "ST"] > 0.8
     assert indices.loc["migrants.legal_ticket_eur", "ST"] < 0.05
+    assert 0 < indices.attrs["noise_share"] < 0.2  # replicates differ far less than points
     assert (
         main(
             ["analyze", "sobol", str(out), "--metric", "departed", "--csv", str(tmp_path / "s.csv")]

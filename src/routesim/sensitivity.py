@@ -57,8 +57,9 @@ def sobol_indices(folder: str | Path, metric: str, conf_level: float = 0.95) -> 
         {key: found[key] for key in ("S1", "S1_conf", "ST", "ST_conf")},
         index=pd.Index(list(exp.design.parameters), name="parameter"),
     )
-    within = results.groupby("point")[metric].var(ddof=1).mean()
-    total = results[metric].var(ddof=1)
+    # law of total variance (equal replicates per point): total = mean within + between
+    within = results.groupby("point")[metric].var(ddof=0).mean()
+    total = results[metric].var(ddof=0)
     table.attrs = {
         "metric": metric,
         "sweep": exp.name,
