@@ -398,3 +398,14 @@ def test_small_runs_are_batched_and_long_ones_are_not() -> None:
     assert batch(1000, capacity=4, seconds_per_run=0.05) == 40  # about 2 s of work per task
     assert batch(1000, capacity=4, seconds_per_run=5.0) == 1
     assert batch(20, capacity=4, seconds_per_run=0.01) == 5  # spread the last runs over workers
+
+
+def test_dask_missing_is_one_line_before_anything_is_written(
+    reference, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    path, _ = reference
+    monkeypatch.setitem(sys.modules, "distributed", None)  # as if not installed
+    assert main(["sweep", str(path), "--dask-local", "2", "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "pip install 'routesim[dask]'" in err and err.count("\n") == 1
+    assert not (tmp_path / "o").exists()

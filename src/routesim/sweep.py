@@ -65,6 +65,8 @@ def sweep(
     if not isinstance(experiment, Experiment):
         experiment = Experiment.load(experiment)
     plan = experiment.plan(tuple(overrides))
+    if scheduler is not None or dask_local is not None:
+        _dask(scheduler)  # before anything is written
     folder = Path(out) if out is not None else Path("runs") / experiment.name
     check_output_folder(folder)
     with _locked(folder), ResultStore.create_or_resume(folder, plan, __version__) as store:
@@ -150,8 +152,8 @@ def _dask_threads(client: Any) -> int:
     return max(1, sum(client.nthreads().values()))
 
 
-@contextmanager
-def _dask_client(scheduler: str | None, dask_local: int | None) -> Iterator[Any]:
+def _dask(scheduler: str | None) -> tuple[Any, Any]:
+    """Dask's Client and LocalCluster, or a one-line error if Dask is not installed."""
     try:
         from distributed import Client, LocalCluster
     except ImportError:
@@ -160,6 +162,12 @@ def _dask_client(scheduler: str | None, dask_local: int | None) -> Iterator[Any]
             "",
             "Dask is not installed: pip install 'routesim[dask]'",
         ) from None
+    return Client, LocalCluster
+
+
+@contextmanager
+def _dask_client(scheduler: str | None, dask_local: int | None) -> Iterator[Any]:
+    Client, LocalCluster = _dask(scheduler)
     if scheduler is not None:
         try:
             client = Client(scheduler, timeout="20s")
