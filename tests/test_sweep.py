@@ -409,3 +409,19 @@ def test_dask_missing_is_one_line_before_anything_is_written(
     err = capsys.readouterr().err
     assert "pip install 'routesim[dask]'" in err and err.count("\n") == 1
     assert not (tmp_path / "o").exists()
+
+
+def _die_at_start(parent: int) -> None:
+    os._exit(3)
+
+
+def test_workers_that_keep_dying_stop_the_sweep_in_one_line(
+    reference, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    path, expected = reference
+    monkeypatch.setattr(sweep_module, "_exit_with_parent", _die_at_start)  # pool initializer
+    assert main(["sweep", str(path), "--out", str(tmp_path / "o"), "--workers", "2"]) == 2
+    err = capsys.readouterr().err
+    assert "the worker processes keep dying" in err and err.count("\n") == 1
+    runs = load_results(tmp_path / "o", all_runs=True)
+    assert len(runs) == len(expected) and (runs.status == "pending").all()  # all to resume

@@ -99,6 +99,7 @@ class _Pool:
     executor: Executor
     slots: Callable[[], int]
     restart: Callable[[], Executor] | None = None
+    breaks: int = 0  # times in a row it broke before finishing a task
 
 
 @contextmanager
@@ -187,74 +188,100 @@ def _dask_client(scheduler: str | None, dask_local: int | None) -> Iterator[Any]
 
 
 def _execute(plan: Plan, store: ResultStore, todo: list[str], pool: _Pool, progress: bool) -> None:
-    exp = plan.experiment
     by_id = {r.run_id: r for r in plan.runs}
-    queue = deque(by_id[i] for i in todo)
-    lost: Counter[str] = Counter()
-    in_flight: dict[Future, tuple[list[RunSpec], Executor]] = {}
-    seconds_per_run: float | None = None
-    counts = store.counts()
-    failed = 0
     bar = tqdm(
         total=len(plan.runs),
-        initial=counts["done"],
+        initial=store.counts()["done"],
         unit="run",
-        desc=exp.name,
+        desc=plan.experiment.name,
         disable=not progress,
         dynamic_ncols=True,
     )
-    try:
-        while queue or in_flight:
-            capacity = 2 * pool.slots()
-            while queue and len(in_flight) < capacity:
-                size = _batch_size(len(queue), capacity, seconds_per_run)
-                batch = [queue.popleft() for _ in range(size)]
-                tasks = [(spec, plan.points[spec.point]) for spec in batch]
-                future = pool.executor.submit(
-                    run_batch, plan.scenario, tasks, exp.metrics, exp.daily
-                )
-                in_flight[future] = (batch, pool.executor)
-            finished, _ = wait(in_flight, return_when=FIRST_COMPLETED)
-            for future in finished:
-                batch, executor = in_flight.pop(future)
-                try:
-                    outcomes = future.result()
-                except Exception as err:  # the worker died or the executor broke
-                    if isinstance(err, BrokenProcessPool) and executor is pool.executor:
-                        _replace(pool, err, store)
-                    for spec in reversed(batch):
-                        lost[spec.run_id] += 1
-                        if lost[spec.run_id] < ATTEMPTS:
-                            queue.appendleft(spec)
-                        else:
-                            message = f"lost its worker {ATTEMPTS} times; last: {_describe(err)}"
-                            store.record(RunOutcome(spec.run_id, error=message))
-                            failed += 1
-                            bar.update(1)
-                    continue
-                for outcome in outcomes:
-                    store.record(outcome)
-                    failed += outcome.error is not None
-                    seconds_per_run = _mean(seconds_per_run, outcome.seconds)
-                bar.update(len(outcomes))
-                bar.set_postfix(failed=failed, refresh=False)
-    finally:
-        for future in in_flight:
-            future.cancel()
-        bar.close()
+    with bar:
+        _Loop(plan, store, pool, bar, deque(by_id[i] for i in todo)).run()
 
 
-def _replace(pool: _Pool, err: BaseException, store: ResultStore) -> None:
-    """A worker process died and took the pool with it: start a fresh pool."""
-    if pool.restart is None:
-        left = len(store.todo())
-        raise ScenarioError(
-            "executor",
-            "",
-            f"broke ({_describe(err)}); {left} runs are not done: run again to resume",
-        )
-    pool.executor.shutdown(wait=False, cancel_futures=True)
-    pool.executor = pool.restart()
+class _Loop:
+    """The sweep loop: keep every worker busy, store what comes back, requeue what is lost."""
+
+    def __init__(
+        self, plan: Plan, store: ResultStore, pool: _Pool, bar: Any, queue: deque[RunSpec]
+    ) -> None:
+        self.plan, self.store, self.pool, self.bar, self.queue = plan, store, pool, bar, queue
+        self.in_flight: dict[Future, tuple[list[RunSpec], Executor]] = {}
+        self.lost: Counter[str] = Counter()  # times each run lost its worker
+        self.completed: Counter[Executor] = Counter()  # tasks completed, by executor
+        self.seconds_per_run: float | None = None
+        self.failed = 0
+
+    def run(self) -> None:
+        try:
+            while self.queue or self.in_flight:
+                self._submit()
+                finished, _ = wait(self.in_flight, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    batch, executor = self.in_flight.pop(future)
+                    try:
+                        outcomes = future.result()
+                    except Exception as err:  # the worker died or the executor broke
+                        self._requeue(batch, executor, err)
+                    else:
+                        self.completed[executor] += 1
+                        self._store(outcomes)
+                self.bar.set_postfix(failed=self.failed, refresh=False)
+        finally:
+            for future in self.in_flight:
+                future.cancel()
+
+    def _submit(self) -> None:
+        exp = self.plan.experiment
+        capacity = 2 * self.pool.slots()
+        while self.queue and len(self.in_flight) < capacity:
+            size = _batch_size(len(self.queue), capacity, self.seconds_per_run)
+            batch = [self.queue.popleft() for _ in range(size)]
+            tasks = [(spec, self.plan.points[spec.point]) for spec in batch]
+            executor = self.pool.executor
+            future = executor.submit(run_batch, self.plan.scenario, tasks, exp.metrics, exp.daily)
+            self.in_flight[future] = (batch, executor)
+
+    def _store(self, outcomes: list[RunOutcome]) -> None:
+        for outcome in outcomes:
+            self.store.record(outcome)
+            self.failed += outcome.error is not None
+            self.seconds_per_run = _mean(self.seconds_per_run, outcome.seconds)
+        self.bar.update(len(outcomes))
+
+    def _requeue(self, batch: list[RunSpec], executor: Executor, err: Exception) -> None:
+        """Runs lost with their worker go back to the front of the queue, one by one. A pool
+        that broke before finishing any task died at start-up: its runs are not to blame."""
+        broken_pool = isinstance(err, BrokenProcessPool)
+        if broken_pool and executor is self.pool.executor:
+            self._restart(err, fresh=not self.completed[executor])
+        blame = not broken_pool or self.completed[executor] > 0
+        for spec in reversed(batch):
+            self.lost[spec.run_id] += blame
+            if self.lost[spec.run_id] < ATTEMPTS:
+                self.queue.appendleft(spec)
+            else:
+                message = f"lost its worker {ATTEMPTS} times; last: {_describe(err)}"
+                self._store([RunOutcome(spec.run_id, error=message)])
+
+    def _restart(self, err: Exception, fresh: bool) -> None:
+        """A worker process died and took the pool with it: start a fresh pool, unless the
+        pool cannot be restarted or its workers keep dying before finishing anything."""
+        pool = self.pool
+        pool.breaks = pool.breaks + 1 if fresh else 0
+        if pool.restart is None or pool.breaks >= ATTEMPTS:
+            what = "the worker processes keep dying" if pool.restart else "the executor broke"
+            raise ScenarioError(
+                "workers",
+                "",
+                f"{what} ({_describe(err)}); "
+                f"{len(self.store.todo())} runs are not done: try --workers 1 to see why, "
+                "then run again to resume",
+            )
+        pool.executor.shutdown(wait=False, cancel_futures=True)
+        pool.executor = pool.restart()
 
 
 def _batch_size(queued: int, capacity: int, seconds_per_run: float | None) -> int:
