@@ -248,7 +248,8 @@ class _Loop:
         for outcome in outcomes:
             self.store.record(outcome)
             self.failed += outcome.error is not None
-            self.seconds_per_run = _mean(self.seconds_per_run, outcome.seconds)
+            if outcome.worker:  # it ran; a run lost with its worker tells no duration
+                self.seconds_per_run = _mean(self.seconds_per_run, outcome.seconds)
         self.bar.update(len(outcomes))
 
     def _requeue(self, batch: list[RunSpec], executor: Executor, err: Exception) -> None:
