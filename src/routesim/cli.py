@@ -251,7 +251,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     from routesim.sweep import sweep
 
     experiment = Experiment.load(args.experiment)
-    out = args.out or Path("runs") / experiment.name
+    out = args.out or experiment.results_folder
     if args.dry_run:
         plan = experiment.plan(tuple(args.overrides))
         print(

@@ -93,6 +93,11 @@ class Experiment(_Strict):
         return validate(cls, read_yaml(path), path)
 
     @property
+    def results_folder(self) -> Path:
+        """Where `routesim sweep` stores results unless told otherwise: runs/<name>."""
+        return Path("runs") / self.name
+
+    @property
     def scenario_path(self) -> Path:
         return Path(self.source).parent / self.scenario
 

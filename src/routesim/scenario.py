@@ -431,7 +431,7 @@ def _split(path: str) -> list[str]:
 
 
 def _no_such_key(node: dict[str, Any]) -> str:
-    return f"no such key (allowed: {', '.join(k for k in node if k != 'source')})"
+    return f"no such key (allowed: {', '.join(node)})"
 
 
 _NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")

@@ -27,6 +27,7 @@ def sobol_indices(folder: str | Path, metric: str, conf_level: float = 0.95) -> 
     """
     with closing(ResultStore.open(folder)) as store:
         exp, results, counts = store.experiment, store.results(), store.counts()
+        n_points = store.n_points()
     if exp.design.kind != "sobol":
         raise ScenarioError(
             folder, "design.kind", f"Sobol indices need a sobol design, not {exp.design.kind}"
@@ -35,7 +36,6 @@ def sobol_indices(folder: str | Path, metric: str, conf_level: float = 0.95) -> 
         raise ScenarioError(
             folder, "--metric", f"{metric!r} was not kept (kept: {', '.join(exp.metrics)})"
         )
-    n_points = exp.design.samples * (len(exp.design.parameters) + 2)  # type: ignore[operator]
     means = results.groupby("point")[metric].mean().reindex(range(n_points))
     if means.isna().any():
         raise ScenarioError(

@@ -52,9 +52,8 @@ class ResultStore:
 
     def __init__(self, path: Path, connection: sqlite3.Connection) -> None:
         self.path, self.db = path, connection
-        meta = dict(self.db.execute("SELECT key, value FROM meta"))
-        self.meta = meta
-        self.experiment = Experiment.model_validate_json(meta["experiment"])
+        self.meta = dict(self.db.execute("SELECT key, value FROM meta"))
+        self.experiment = Experiment.model_validate_json(self.meta["experiment"])
 
     # --- opening ---------------------------------------------------------------------------
 
@@ -148,6 +147,9 @@ class ResultStore:
                 )
 
     # --- reading ---------------------------------------------------------------------------
+
+    def n_points(self) -> int:
+        return self.db.execute("SELECT COUNT(*) FROM points").fetchone()[0]
 
     def counts(self) -> dict[str, int]:
         counts = dict(self.db.execute("SELECT status, COUNT(*) FROM status GROUP BY status"))

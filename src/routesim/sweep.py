@@ -67,7 +67,7 @@ def sweep(
     plan = experiment.plan(tuple(overrides))
     if scheduler is not None or dask_local is not None:
         _dask(scheduler)  # before anything is written
-    folder = Path(out) if out is not None else Path("runs") / experiment.name
+    folder = Path(out) if out is not None else experiment.results_folder
     check_output_folder(folder)
     with _locked(folder), ResultStore.create_or_resume(folder, plan, __version__) as store:
         todo = store.todo()
