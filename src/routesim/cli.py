@@ -13,7 +13,8 @@ from typing import NoReturn
 
 import pandas as pd
 
-from routesim.outcomes import check_output_folder, write_atomically
+from routesim.experiment import Experiment
+from routesim.outcomes import check_output_folder, format_value, write_atomically
 from routesim.runner import prepare, run
 from routesim.scenario import Scenario, ScenarioError
 
@@ -71,6 +72,36 @@ pass --scheduler (see the README).
 """
 
 
+COMPARE_EPILOG = """\
+examples:
+  routesim compare scenarios/baseline.yaml scenarios/central-interception.yaml
+  routesim compare scenarios/baseline.yaml scenarios/no-ngo-rescue.yaml --replicates 20
+  routesim compare scenarios/baseline.yaml scenarios/legal-pathways-west-africa.yaml --set scale=25
+
+Runs are stored as a sweep is (DIR/results.sqlite): run the same command again to redraw
+without rerunning, or after an interruption to finish. Then draw more with routesim plot DIR.
+"""
+
+PLOT_EPILOG = """\
+kinds:
+  distributions  each metric across runs, grouped --by scenario or a swept parameter
+                 (--style box | violin | ecdf); medians and 90% intervals written in
+  response       metrics against a swept parameter (--by): median, 50% and 90% bands
+  daily          the daily series a sweep kept (or a run's daily.csv), policy days marked
+  flows          a map of the legs: width people, colour --color; --by scenario, or
+                 --difference for the change from the first group (needs per-leg tables:
+                 a run folder, a compare folder, or a sweep with legs: true)
+  sobol          Sobol indices with confidence intervals (a sobol sweep)
+
+examples:
+  routesim plot runs/central-interception --kind response --metric dead --metric arrived_central
+  routesim plot runs/central-interception --kind distributions --metric dead --style violin
+  routesim plot runs/central-interception --kind daily --metric dead --out dead.svg
+  routesim plot runs/baseline-seed1 --kind flows --color smuggled_share
+  routesim plot runs/baseline-vs-central-interception --kind flows --difference
+  routesim plot runs/sobol-behaviour --kind sobol --metric dead --metric smuggler_use_share
+"""
+
 SWEEP_TABLE_METRICS = 6  # columns of the table printed after a grid sweep
 
 
@@ -99,6 +130,22 @@ def _whole(least: int) -> Callable[[str], int]:
 def _add_overrides(parser: argparse.ArgumentParser, help: str) -> None:
     parser.add_argument(
         "--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE", help=help
+    )
+
+
+def _add_executor(parser: argparse.ArgumentParser) -> None:
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument(
+        "--workers",
+        type=_whole(1),
+        metavar="N",
+        help="local worker processes (default: one per core; 1 = in this process)",
+    )
+    where.add_argument(
+        "--scheduler", metavar="ADDRESS", help="run on a Dask cluster (tcp://host:8786)"
+    )
+    where.add_argument(
+        "--dask-local", type=_whole(1), metavar="N", help="start a local Dask cluster of N workers"
     )
 
 
@@ -151,19 +198,7 @@ def build_parser() -> argparse.ArgumentParser:
     p_sweep.add_argument(
         "--out", type=Path, metavar="DIR", help="results folder (default: runs/<sweep name>)"
     )
-    where = p_sweep.add_mutually_exclusive_group()
-    where.add_argument(
-        "--workers",
-        type=_whole(1),
-        metavar="N",
-        help="local worker processes (default: one per core; 1 = in this process)",
-    )
-    where.add_argument(
-        "--scheduler", metavar="ADDRESS", help="run on a Dask cluster (tcp://host:8786)"
-    )
-    where.add_argument(
-        "--dask-local", type=_whole(1), metavar="N", help="start a local Dask cluster of N workers"
-    )
+    _add_executor(p_sweep)
     _add_overrides(p_sweep, "change the scenario of every run (part of the sweep's identity)")
     p_sweep.add_argument(
         "--dry-run", action="store_true", help="check the sweep file and say what would run"
@@ -201,6 +236,81 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p_sobol.add_argument("--conf", type=float, default=0.95, help="confidence level (0.95)")
     p_sobol.add_argument("--csv", type=Path, metavar="FILE", help="also write the table as CSV")
+
+    p_compare = sub.add_parser(
+        "compare",
+        help="run (or read) scenarios side by side with replicates, and draw them",
+        description="Run each scenario REPLICATES times (or read the runs already in --out), "
+        "print each headline metric's median and 90%% interval per scenario, and draw "
+        "DIR/compare.png (the distributions side by side) and DIR/flows.png (each scenario's "
+        "change in people per leg from the first).",
+        epilog=COMPARE_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p_compare.add_argument(
+        "scenarios", nargs="+", metavar="SCENARIO", help="scenario files; the first is the base"
+    )
+    p_compare.add_argument(
+        "--replicates", type=_whole(1), default=10, metavar="N", help="runs per scenario (10)"
+    )
+    p_compare.add_argument("--seed", type=_whole(0), default=0, help="parent seed of the runs (0)")
+    p_compare.add_argument(
+        "--metric",
+        action="append",
+        metavar="M",
+        help="a metric to draw; repeatable "
+        "(default: arrived, dead, sea_death_rate, intercepted, smuggler_use_share, fees)",
+    )
+    p_compare.add_argument(
+        "--out", type=Path, metavar="DIR", help="results folder (default: runs/A-vs-B)"
+    )
+    _add_executor(p_compare)
+    _add_overrides(p_compare, "change every scenario (e.g. scale=25 for a quick look)")
+    p_compare.add_argument("--quiet", action="store_true", help="no progress bar, no table")
+
+    p_plot = sub.add_parser(
+        "plot",
+        help="draw a figure from a sweep, a comparison or a run",
+        description="Draw one figure from RESULTS: a sweep or comparison folder "
+        "(results.sqlite) or a `routesim run` output folder.",
+        epilog=PLOT_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p_plot.add_argument("results", metavar="RESULTS", help="a results folder")
+    p_plot.add_argument(
+        "--kind",
+        required=True,
+        choices=("distributions", "response", "daily", "flows", "sobol"),
+        help="what to draw (see below)",
+    )
+    p_plot.add_argument(
+        "--metric", action="append", metavar="M", help="a metric; repeatable (default: headline)"
+    )
+    p_plot.add_argument(
+        "--by", metavar="PARAM", help="group runs by a swept parameter's path, or by scenario"
+    )
+    p_plot.add_argument(
+        "--style",
+        choices=("box", "violin", "ecdf"),
+        default="box",
+        help="distributions: box (default), violin or ecdf",
+    )
+    p_plot.add_argument(
+        "--color",
+        choices=("death_rate", "smuggled_share"),
+        default="death_rate",
+        help="flows: what colours the legs (death_rate)",
+    )
+    p_plot.add_argument(
+        "--difference",
+        action="store_true",
+        help="flows: draw each group's change from the first group",
+    )
+    p_plot.add_argument(
+        "--out", type=Path, metavar="FILE", help="PNG, SVG or PDF (default: RESULTS/KIND.png)"
+    )
+    p_plot.add_argument("--title", help="replace the title (which says what was run)")
+    p_plot.add_argument("--dpi", type=_whole(50), default=200, help="PNG resolution (200)")
 
     p_check = sub.add_parser(
         "check",
@@ -246,21 +356,49 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
-    from routesim.experiment import Experiment
-    from routesim.store import load_results
-    from routesim.sweep import sweep
-
     experiment = Experiment.load(args.experiment)
     out = args.out or experiment.results_folder
     if args.dry_run:
         plan = experiment.plan(tuple(args.overrides))
+        design = experiment.design
+        over = f" ({design.kind} over {', '.join(design.parameters)})" if design else ""
         print(
             f"{experiment.name}: ok: {len(plan.points)} design points x {experiment.replicates} "
-            f"replicates = {len(plan.runs)} runs of {plan.scenario.name} "
-            f"({experiment.design.kind} over {', '.join(experiment.design.parameters)}); "
+            f"replicates = {len(plan.runs)} runs of {', '.join(plan.scenario_names)}{over}; "
             f"results would go to {out}"
         )
         return 0
+    results, runs, failed = _sweep(experiment, out, args)
+    if not args.quiet:
+        seconds = runs.attrs["seconds"]
+        print(
+            f"{experiment.name}: {len(results)} of {len(runs)} runs done, {len(failed)} failed "
+            f"({seconds:.1f} s); results in {out}/results.sqlite"
+        )
+        keys = experiment.parameters
+        if isinstance(experiment.scenario, tuple):
+            keys = ["scenario", *keys]
+        if (
+            keys
+            and len(results)
+            and (experiment.design is None or experiment.design.kind == "grid")
+        ):
+            shown = list(experiment.metrics[:SWEEP_TABLE_METRICS])
+            means = results.groupby(keys, sort=False)[shown].mean()
+            more = len(experiment.metrics) - len(shown)
+            print(f"mean over replicates{f' (first {len(shown)} metrics)' if more else ''}:")
+            print(means.head(20).to_string(float_format=_number))
+        print(f"load them with: routesim.load_results({str(out)!r})")
+    return _report_failed(failed)
+
+
+def _sweep(
+    experiment: Experiment, out: Path, args: argparse.Namespace
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Run (or finish) a sweep as the command line asks: its results, every run, the failed."""
+    from routesim.store import load_results
+    from routesim.sweep import sweep
+
     signal.signal(signal.SIGTERM, _interrupt)  # a batch job's time limit: stop like Ctrl-C
     start = time.perf_counter()
     results = sweep(
@@ -273,23 +411,80 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         progress=not args.quiet and sys.stderr.isatty(),
     )
     runs = load_results(out, all_runs=True)
-    failed = runs[runs.status == "failed"]
-    if not args.quiet:
-        seconds = time.perf_counter() - start
-        print(
-            f"{experiment.name}: {len(results)} of {len(runs)} runs done, {len(failed)} failed "
-            f"({seconds:.1f} s); results in {out}/results.sqlite"
-        )
-        if experiment.design.kind == "grid" and len(results):
-            shown = list(experiment.metrics[:SWEEP_TABLE_METRICS])
-            means = results.groupby(list(experiment.design.parameters), sort=False)[shown].mean()
-            more = len(experiment.metrics) - len(shown)
-            print(f"mean over replicates{f' (first {len(shown)} metrics)' if more else ''}:")
-            print(means.head(20).to_string(float_format=_number))
-        print(f"load them with: routesim.load_results({str(out)!r})")
+    runs.attrs["seconds"] = time.perf_counter() - start
+    return results, runs, runs[runs.status == "failed"]
+
+
+def _report_failed(failed: pd.DataFrame) -> int:
     for row in failed.head(5).itertuples():
         print(f"routesim: run {row.run_id} (seed {row.seed}) failed: {row.error}", file=sys.stderr)
     return 1 if len(failed) else 0
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from routesim import plots
+    from routesim.store import load_legs
+
+    metrics = args.metric or [m for m in plots.HEADLINE]
+    experiment = Experiment.comparison(args.scenarios, args.replicates, args.seed, metrics)
+    out = args.out or experiment.results_folder
+    results, runs, failed = _sweep(experiment, out, args)
+    if results.empty:
+        raise ScenarioError(out, "", "no run finished: nothing to compare")
+    figures = {
+        out / "compare.png": plots.distributions(results, metrics, by="scenario"),
+        out / "flows.png": plots.flows(load_legs(out), by="scenario", difference=True),
+    }
+    for path, fig in figures.items():
+        plots.save(fig, path)
+    if not args.quiet:
+        print(
+            f"{experiment.name}: {len(results)} of {len(runs)} runs done, {len(failed)} failed; "
+            f"median and 90% interval over runs:"
+        )
+        print(_intervals(results, metrics).to_string())
+        print(f"wrote {', '.join(str(p) for p in figures)}; more with: routesim plot {out}")
+    return _report_failed(failed)
+
+
+def _intervals(results: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:
+    """Per metric and scenario: 'median (5%-95%)' as a reader wants the numbers."""
+    order = results.attrs["scenarios"]
+    table = {}
+    for metric in metrics:
+        q = results.groupby("scenario")[metric].quantile([0.05, 0.5, 0.95]).unstack()
+        fmt = partial(format_value, metric)
+        table[metric] = {
+            name: f"{fmt(q.loc[name, 0.5])} ({fmt(q.loc[name, 0.05])} to {fmt(q.loc[name, 0.95])})"
+            for name in order
+            if name in q.index
+        }
+    return pd.DataFrame(table).T
+
+
+def _cmd_plot(args: argparse.Namespace) -> int:
+    from routesim import plots
+    from routesim.sensitivity import sobol_indices
+    from routesim.store import load_daily, load_legs, load_results
+
+    folder, kind = args.results, args.kind
+    if kind == "sobol":
+        metrics = args.metric or load_results(folder).attrs["metrics"][:4]
+        fig = plots.sobol([sobol_indices(folder, m) for m in metrics], title=args.title)
+    elif kind == "flows":
+        fig = plots.flows(load_legs(folder), args.by, args.color, args.difference, title=args.title)
+    elif kind == "daily":
+        fig = plots.daily(load_daily(folder), args.metric, args.by, title=args.title)
+    elif kind == "response":
+        fig = plots.response(load_results(folder), args.metric, args.by, title=args.title)
+    else:
+        fig = plots.distributions(
+            load_results(folder), args.metric, args.by, args.style, title=args.title
+        )
+    out = args.out or Path(folder) / f"{kind}.png"
+    plots.save(fig, out, dpi=args.dpi)
+    print(f"wrote {out}")
+    return 0
 
 
 def _number(x: float) -> str:
@@ -340,6 +535,8 @@ def main(argv: list[str] | None = None) -> int:
         "sweep": _cmd_sweep,
         "export": _cmd_export,
         "analyze": _cmd_analyze,
+        "compare": _cmd_compare,
+        "plot": _cmd_plot,
     }
     try:
         return commands[args.command](args)
@@ -348,7 +545,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         kept = "finished runs are kept: run the same command to resume"
-        said = kept if args.command == "sweep" else "nothing was written"
+        said = kept if args.command in ("sweep", "compare") else "nothing was written"
         print(f"routesim: interrupted; {said}", file=sys.stderr)
         return 130
 

@@ -1,9 +1,10 @@
 """Experiments: a sweep file's question as a list of runs (design points x replicates, seeded).
 
-A sweep file (YAML, validated like a scenario) names a scenario, a design over dotted parameter
-paths, replicates, a parent seed and the metrics to keep. `Experiment.plan` turns it into runs;
-every run's seed comes from the parent seed through `numpy.random.SeedSequence`, keyed by its
-design point and replicate, so no two runs share a seed and every run can be redone alone.
+A sweep file (YAML, validated like a scenario) names a scenario (or several, to compare them), a
+design over dotted parameter paths, replicates, a parent seed and what to keep. `Experiment.plan`
+turns it into runs; every run's seed comes from the parent seed through
+`numpy.random.SeedSequence`, keyed by its design point and replicate, so no two runs share a seed
+and every run can be redone alone. A design point is one scenario with one set of values.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -62,16 +64,19 @@ class Design(_Strict):
 
 
 class Experiment(_Strict):
-    """A sweep: a scenario, a design over its parameters, replicates and what to keep."""
+    """A sweep: one or more scenarios, a design over their parameters (none: each scenario as
+    it is), replicates and what to keep (metrics, daily series, per-leg tables)."""
 
     name: str
     description: str = ""
-    scenario: str  # a scenario file, relative to the sweep file (made in Python: to the cwd)
-    design: Design
+    # scenario files, relative to the sweep file (made in Python: to the cwd)
+    scenario: str | tuple[str, ...]
+    design: Design | None = None
     replicates: Annotated[int, Field(ge=1)] = 1
     seed: Annotated[int, Field(ge=0)] = 0
     metrics: tuple[str, ...] = METRICS
     daily: tuple[str, ...] = ()
+    legs: bool = False  # keep each run's per-leg table (for flow maps)
     source: str = Field(default="<memory>", exclude=True)
 
     @model_validator(mode="after")
@@ -84,7 +89,32 @@ class Experiment(_Strict):
                 )
         if not self.metrics:
             raise ValueError("metrics: keep at least one metric")
+        if not self.scenario_files:
+            raise ValueError("scenario: name at least one scenario file")
+        if len(self.scenario_files) > 1 and self.design and self.design.kind == "sobol":
+            raise ValueError("a sobol design takes one scenario: its indices are per scenario")
         return self
+
+    @classmethod
+    def comparison(
+        cls,
+        scenarios: Sequence[str | Path],
+        replicates: int = 10,
+        seed: int = 0,
+        metrics: Sequence[str] = METRICS,
+        name: str | None = None,
+    ) -> Experiment:
+        """Scenarios side by side: each run `replicates` times, with per-leg tables kept."""
+        files = tuple(str(s) for s in scenarios)
+        name = name or "-vs-".join(Path(f).stem for f in files)
+        return cls(
+            name=name,
+            scenario=files,
+            replicates=replicates,
+            seed=seed,
+            metrics=tuple(metrics),
+            legs=True,
+        )
 
     @classmethod
     def load(cls, path: str | Path) -> Experiment:
@@ -98,38 +128,59 @@ class Experiment(_Strict):
         return Path("runs") / self.name
 
     @property
-    def scenario_path(self) -> Path:
-        return Path(self.source).parent / self.scenario
+    def scenario_files(self) -> tuple[str, ...]:
+        return (self.scenario,) if isinstance(self.scenario, str) else self.scenario
+
+    @property
+    def parameters(self) -> list[str]:
+        """The swept parameters' dotted paths (none if there is no design)."""
+        return list(self.design.parameters) if self.design else []
 
     def plan(self, overrides: tuple[str, ...] = ()) -> Plan:
-        """The runs of this experiment on its scenario (with `PATH=VALUE` overrides), every
-        design point checked against the scenario before anything runs."""
-        scenario = Scenario.load(self.scenario_path, overrides)
-        for path in self.design.parameters:
-            self._check_path(scenario, path)
-        points = [self._checked(scenario, point) for point in self._points(scenario)]
+        """The runs of this experiment (with `PATH=VALUE` overrides on every scenario), every
+        design point checked against its scenario before anything runs."""
+        folder = Path(self.source).parent
+        bases = [Scenario.load(folder / f, overrides) for f in self.scenario_files]
+        names = [s.name for s in bases]
+        if len(set(names)) < len(names):
+            twice = next(n for n in names if names.count(n) > 1)
+            raise ScenarioError(
+                self.source, "scenario", f"two scenarios are named {twice!r}: rename one"
+            )
+        scenarios: list[Scenario] = []
+        points: list[dict[str, Value]] = []
+        for base in bases:
+            for path in self.parameters:
+                self._check_path(base, path)
+            for point in self._points(base):
+                scenarios.append(self._checked(base, point))
+                points.append(point)
         runs = [
             RunSpec(f"p{p}-r{r}", p, r, _seed(self.seed, p, r))
             for p in range(len(points))
             for r in range(self.replicates)
         ]
+        hashes = [s.config_hash(RouteNetwork.load(s.network.data_dir).digest) for s in bases]
         identity = {
-            "scenario": scenario.config_hash(RouteNetwork.load(scenario.network.data_dir).digest),
+            "scenario": hashes[0] if isinstance(self.scenario, str) else hashes,
             "set": list(overrides),
             **self.model_dump(
-                mode="json", include={"design", "replicates", "seed", "metrics", "daily"}
+                mode="json", include={"design", "replicates", "seed", "metrics", "daily", "legs"}
             ),
         }
-        return Plan(self, scenario, points, runs, identity)
+        return Plan(self, scenarios, points, runs, identity)
 
     def problem(self) -> dict[str, Any]:
         """The design as SALib's `problem` dictionary."""
-        names = list(self.design.parameters)
+        assert self.design is not None
+        names = self.parameters
         bounds = [[float(v) for v in self.design.parameters[n]] for n in names]
         return {"num_vars": len(names), "names": names, "bounds": bounds}
 
     def _points(self, scenario: Scenario) -> list[dict[str, Value]]:
-        names = list(self.design.parameters)
+        if self.design is None:
+            return [{}]
+        names = self.parameters
         if self.design.kind == "grid":
             combos = itertools.product(*self.design.parameters.values())
             return [dict(zip(names, combo, strict=True)) for combo in combos]
@@ -170,11 +221,10 @@ class Experiment(_Strict):
                 self.source, key, "names a section, not a value: add the key inside it"
             )
 
-    def _checked(self, scenario: Scenario, point: dict[str, Value]) -> dict[str, Value]:
-        """`point` if the scenario accepts it; else an error naming the parameter at fault."""
+    def _checked(self, scenario: Scenario, point: dict[str, Value]) -> Scenario:
+        """The scenario with `point`'s values; else an error naming the parameter at fault."""
         try:
-            scenario.with_values(point)
-            return point
+            return scenario.with_values(point)
         except ScenarioError as err:
             problem = err
         for path, value in point.items():
@@ -201,11 +251,12 @@ class RunSpec:
 
 @dataclass(frozen=True)
 class Plan:
-    """What a sweep runs: the scenario, its design points and runs, and an identity that says
-    whether two plans would produce the same table (used to refuse mixing sweeps in a folder)."""
+    """What a sweep runs: per design point its scenario (values applied) and values; the runs;
+    and an identity that says whether two plans would produce the same table (used to refuse
+    mixing sweeps in a folder)."""
 
     experiment: Experiment
-    scenario: Scenario
+    scenarios: list[Scenario]
     points: list[dict[str, Value]]
     runs: list[RunSpec]
     identity: dict[str, Any]
@@ -214,6 +265,11 @@ class Plan:
     def fingerprint(self) -> str:
         payload = json.dumps(self.identity, sort_keys=True)
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+    @property
+    def scenario_names(self) -> list[str]:
+        """The scenarios compared, in order (one unless the experiment names several)."""
+        return list(dict.fromkeys(s.name for s in self.scenarios))
 
 
 def _seed(parent: int, point: int, replicate: int) -> int:

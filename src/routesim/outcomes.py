@@ -70,6 +70,59 @@ EXTRA_METRICS = (
     "extortion_eur",
     "right_of_way_eur",
 )
+# What each metric means, and its unit, for tables and figure axes (counts are people; a unit
+# starting with % is a share).
+DESCRIPTIONS: dict[str, tuple[str, str]] = {
+    "departed": ("people who left home", "people"),
+    "arrived": ("arrived in Europe", "people"),
+    "arrived_central": ("arrived by the Central Mediterranean", "people"),
+    "arrived_western": ("arrived by the Western Mediterranean", "people"),
+    "arrived_atlantic": ("arrived by the Atlantic (Canary Islands)", "people"),
+    "dead": ("dead and missing", "people"),
+    "dead_sea": ("dead and missing at sea", "people"),
+    "dead_desert": ("dead and missing in the desert", "people"),
+    "intercepted": ("interceptions", "people"),
+    "detained": ("detained", "people"),
+    "kidnapped": ("kidnapped for ransom", "people"),
+    "trafficked": ("trafficked or exploited", "people"),
+    "returned_home": ("gave up and went home", "people"),
+    "in_transit": ("still on their way", "people"),
+    "smuggler_use_share": ("travellers who used a smuggler", "% of people who left home"),
+    "mean_fee_paid_eur": ("mean smuggling fee per leg", "EUR"),
+    "smuggler_revenue_eur": ("smugglers' revenue", "EUR"),
+    "armed_group_revenue_eur": ("armed groups' revenue", "EUR"),
+    "bribes_eur": ("bribes paid", "EUR"),
+    "ransom_eur": ("ransom paid", "EUR"),
+    "sea_death_rate": ("deaths per sea departure", "% of people setting off by sea"),
+    "mean_journey_days": ("mean journey to Europe", "days"),
+    "structured_group_share": (
+        "smuggled crossings by structured groups",
+        "% of smuggled crossings",
+    ),
+    "arrived_legal": ("arrived on a legal pathway", "people"),
+    "waiting_at_origin": ("waiting to leave home", "people"),
+    "stayed_home": ("gave up before leaving home", "people"),
+    "smuggled_crossings": ("smuggled leg crossings", "people"),
+    "self_organised_crossings": ("self-organised leg crossings", "people"),
+    "smugglers_active": ("smugglers active at the end", "smugglers"),
+    "smugglers_arrested": ("smugglers arrested", "smugglers"),
+    "tramadol_revenue_eur": ("smugglers' tramadol revenue", "EUR"),
+    "extortion_eur": ("extortion of detainees", "EUR"),
+    "right_of_way_eur": ("right-of-way paid to armed groups", "EUR"),
+}
+
+
+def format_value(metric: str, x: float, compact: bool = False) -> str:
+    """A metric's value as a reader wants it: shares in %, counts and euros whole with thousands
+    separators (`compact`: millions as 12.3M), small values to two digits."""
+    unit = DESCRIPTIONS.get(metric, ("", ""))[1]
+    if unit.startswith("%"):
+        return f"{x:.2%}" if abs(x) < 0.1 else f"{x:.1%}"
+    if compact and abs(x) >= 1e6:
+        return f"{x / 1e6:.3g}M"
+    return f"{x:,.0f}" if abs(x) >= 10 else f"{x:.2g}"
+
+
 LEG_COLUMNS = (
     "leg_from",
     "leg_to",
@@ -304,6 +357,22 @@ class RunResult:
             }
         )
         return folder
+
+    @classmethod
+    def load(cls, folder: str | Path) -> RunResult:
+        """Read back what `save` wrote (a `routesim run` output folder)."""
+        folder = Path(folder)
+        try:
+            summary = json.loads((folder / "summary.json").read_text())
+            daily = pd.read_csv(folder / "daily.csv")
+            legs = pd.read_csv(folder / "legs.csv")
+        except FileNotFoundError as err:
+            raise ScenarioError(
+                folder, "", f"not a run's output: {Path(err.filename).name} is missing"
+            ) from None
+        except (ValueError, pd.errors.ParserError) as err:
+            raise ScenarioError(folder, "", f"unreadable run output: {err}") from None
+        return cls(summary, daily, legs)
 
     def _write_summary(self, path: Path) -> None:
         path.write_text(json.dumps(self.summary, indent=2) + "\n")

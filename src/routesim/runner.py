@@ -71,6 +71,7 @@ def run(
         "days": scenario.days,
         "warmup_days": scenario.warmup_days,
         "scale": scenario.scale,
+        "policy_days": scenario.policy_days(),
         "metrics": {k: float(v) for k, v in model.outcomes.metrics(model.ledger.flows).items()},
     }
     return RunResult(summary, daily, model.outcomes.legs_table())

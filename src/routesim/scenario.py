@@ -286,6 +286,15 @@ class Scenario(_Strict):
         payload = json.dumps(settings, sort_keys=True) + network_digest
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
+    def policy_days(self) -> list[tuple[int, str]]:
+        """The days within the run (after day 0) on which policies take effect, each with the
+        first such policy's id (or position): where plots mark a change."""
+        marks: dict[int, str] = {}
+        for i, policy in enumerate(self.policies):
+            if 0 < policy.day < self.days:
+                marks.setdefault(policy.day, policy.id or f"policy {i}")
+        return sorted(marks.items())
+
     def with_overrides(self, overrides: Sequence[str]) -> Scenario:
         """A copy with `PATH=VALUE` overrides applied over every value, defaults included."""
         data = self.model_dump(mode="python")

@@ -4,8 +4,9 @@ SQLite in WAL mode, written only by the process driving the sweep; each finished
 transaction (its status, metrics and daily rows together), keyed by run id, so a run executed
 twice is stored once and a killed sweep loses at most the runs in flight. Tables:
 `meta` (the experiment, its fingerprint, the routesim version), `points` (parameter values per
-design point), `status` (pending, done or failed with the error), `results` (metrics per run)
-and `daily` (the kept daily series, one row per run and day).
+design point, with its scenario's name), `status` (pending, done or failed with the error),
+`results` (metrics per run), `daily` (the kept daily series, one row per run and day) and `legs`
+(the kept per-leg tables, one row per run and leg).
 """
 
 from __future__ import annotations
@@ -17,10 +18,12 @@ from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from routesim.experiment import Experiment, Plan
+from routesim.outcomes import LEG_COLUMNS, RunResult
 from routesim.scenario import ScenarioError
 
 FILE = "results.sqlite"
@@ -34,6 +37,7 @@ class RunOutcome:
     run_id: str
     metrics: dict[str, float] | None = None
     daily: list[list[float]] | None = None  # one row per day: day, then the kept series
+    legs: list[list[Any]] | None = None  # one row per leg, the columns of LEG_COLUMNS
     error: str | None = None
     seconds: float = 0.0
     worker: str = ""
@@ -81,7 +85,9 @@ class ResultStore:
         folder = Path(folder)
         path = folder if folder.suffix == ".sqlite" else folder / FILE
         if not path.is_file():
-            raise ScenarioError(folder, "", f"no sweep results here (expected {path})")
+            raise ScenarioError(
+                folder, "", f"no results here (expected {FILE} of a sweep, or a run's summary.json)"
+            )
         db = sqlite3.connect(f"file:{path.resolve()}?mode=ro", uri=True)
         return cls(path, db)
 
@@ -133,18 +139,19 @@ class ResultStore:
             )
             self.db.execute("DELETE FROM results WHERE run_id=?", (outcome.run_id,))
             self.db.execute("DELETE FROM daily WHERE run_id=?", (outcome.run_id,))
+            self.db.execute("DELETE FROM legs WHERE run_id=?", (outcome.run_id,))
             if outcome.metrics is not None:
                 names = list(self.experiment.metrics)
                 self.db.execute(
                     f"INSERT INTO results VALUES (?{', ?' * len(names)})",
                     (outcome.run_id, *(outcome.metrics[n] for n in names)),
                 )
-            if outcome.daily:
-                width = len(outcome.daily[0])
-                self.db.executemany(
-                    f"INSERT INTO daily VALUES (?{', ?' * width})",
-                    [(outcome.run_id, *row) for row in outcome.daily],
-                )
+            for table, rows in (("daily", outcome.daily), ("legs", outcome.legs)):
+                if rows:
+                    self.db.executemany(
+                        f"INSERT INTO {table} VALUES (?{', ?' * len(rows[0])})",
+                        [(outcome.run_id, *row) for row in rows],
+                    )
 
     # --- reading ---------------------------------------------------------------------------
 
@@ -171,21 +178,32 @@ class ResultStore:
 
     def daily(self) -> pd.DataFrame:
         """The kept daily series: one row per run and day, with its point's parameters."""
+        return self._per_run("daily", "d.day")
+
+    def legs(self) -> pd.DataFrame:
+        """The kept per-leg tables: one row per run and leg, with its point's parameters."""
+        return self._per_run("legs", "d.rowid")
+
+    def _per_run(self, table: str, order: str) -> pd.DataFrame:
         frame = pd.read_sql_query(
-            "SELECT s.run_id, s.point, s.replicate, s.seed, p.*, d.* FROM daily d "
+            f"SELECT s.run_id, s.point, s.replicate, s.seed, p.*, d.* FROM {table} d "
             "JOIN status s USING (run_id) JOIN points p USING (point) "
-            "ORDER BY s.point, s.replicate, d.day",
+            f"ORDER BY s.point, s.replicate, {order}",
             self.db,
         )
         frame = frame.loc[:, ~frame.columns.duplicated()]
         return self._describe(frame)
 
     def _describe(self, frame: pd.DataFrame) -> pd.DataFrame:
+        exp = self.experiment
         frame.attrs = {
+            "folder": str(self.path.parent),
             "sweep": self.meta["name"],
-            "design": self.experiment.design.kind,
-            "parameters": list(self.experiment.design.parameters),
-            "metrics": list(self.experiment.metrics),
+            "design": exp.design.kind if exp.design else "none",
+            "parameters": exp.parameters,
+            "metrics": list(exp.metrics),
+            "scenarios": json.loads(self.meta["scenarios"]),
+            "policy_days": json.loads(self.meta["policy_days"]),
             "routesim_version": self.meta["routesim_version"],
         }
         return frame
@@ -193,9 +211,11 @@ class ResultStore:
 
 def _create(db: sqlite3.Connection, plan: Plan, version: str) -> None:
     exp = plan.experiment
-    params = list(exp.design.parameters)
+    params = exp.parameters
     db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-    db.execute(f"CREATE TABLE points (point INTEGER PRIMARY KEY{_columns(params, '')})")
+    db.execute(
+        f"CREATE TABLE points (point INTEGER PRIMARY KEY, scenario TEXT{_columns(params, '')})"
+    )
     db.execute(
         "CREATE TABLE status (run_id TEXT PRIMARY KEY, point INTEGER NOT NULL, "
         "replicate INTEGER NOT NULL, seed INTEGER NOT NULL, status TEXT NOT NULL "
@@ -207,24 +227,40 @@ def _create(db: sqlite3.Connection, plan: Plan, version: str) -> None:
         f"CREATE TABLE daily (run_id TEXT, day INTEGER{_columns(exp.daily, 'REAL')}, "
         "PRIMARY KEY (run_id, day))"
     )
+    db.execute(f"CREATE TABLE legs (run_id TEXT{_columns(LEG_COLUMNS, '')})")
+    db.execute("CREATE INDEX legs_run ON legs (run_id)")
     meta = {
         "name": exp.name,
         "experiment": exp.model_dump_json(),
         "source": exp.source,
         "identity": json.dumps(plan.identity, sort_keys=True),
         "fingerprint": plan.fingerprint,
+        "scenarios": json.dumps(plan.scenario_names),
+        "policy_days": json.dumps(_policy_days(plan)),
         "routesim_version": version,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     db.executemany("INSERT INTO meta VALUES (?, ?)", meta.items())
     db.executemany(
-        f"INSERT INTO points VALUES (?{', ?' * len(params)})",
-        [(i, *(point[p] for p in params)) for i, point in enumerate(plan.points)],
+        f"INSERT INTO points VALUES (?, ?{', ?' * len(params)})",
+        [
+            (i, scenario.name, *(point[p] for p in params))
+            for i, (scenario, point) in enumerate(zip(plan.scenarios, plan.points, strict=True))
+        ],
     )
     db.executemany(
         "INSERT INTO status (run_id, point, replicate, seed, status) VALUES (?, ?, ?, ?, ?)",
         [(r.run_id, r.point, r.replicate, r.seed, PENDING) for r in plan.runs],
     )
+
+
+def _policy_days(plan: Plan) -> dict[str, list[tuple[int, str]]]:
+    """Per scenario, the days on which policies take effect (every point's, if a design moves
+    them), for marking daily series."""
+    days: dict[str, dict[int, str]] = {}
+    for scenario in plan.scenarios:
+        days.setdefault(scenario.name, {}).update(scenario.policy_days())
+    return {name: sorted(marks.items()) for name, marks in days.items()}
 
 
 @contextmanager
@@ -240,16 +276,63 @@ def _transaction(db: sqlite3.Connection) -> Iterator[None]:
 
 def load_results(folder: str | Path, all_runs: bool = False) -> pd.DataFrame:
     """A sweep's results as a tidy DataFrame: one row per finished run with its design point,
-    replicate, seed, parameter values (columns named by their dotted paths) and metrics.
+    replicate, seed, scenario, parameter values (columns named by their dotted paths) and
+    metrics. A `routesim run` output folder gives its one run in the same shape.
 
     `all_runs=True` lists every run, with `status` (pending, done, failed), `error`,
     `seconds`, `worker` and `finished` (UTC). `df.attrs` names the parameters and metrics.
     """
+    if run := _single_run(folder):
+        return _as_sweep(folder, run, pd.DataFrame([run.metrics]))
     with closing(ResultStore.open(folder)) as store:
         return store.results(all_runs)
 
 
 def load_daily(folder: str | Path) -> pd.DataFrame:
-    """The daily series a sweep kept (its `daily:` list): one row per run and day."""
+    """The daily series a sweep kept (its `daily:` list), or a run's daily.csv: one row per
+    run and day."""
+    if run := _single_run(folder):
+        return _as_sweep(folder, run, run.daily)
     with closing(ResultStore.open(folder)) as store:
         return store.daily()
+
+
+def load_legs(folder: str | Path) -> pd.DataFrame:
+    """The per-leg tables a sweep kept (`legs: true`, as `routesim compare` does), or a run's
+    legs.csv: one row per run and leg."""
+    if run := _single_run(folder):
+        return _as_sweep(folder, run, run.legs)
+    with closing(ResultStore.open(folder)) as store:
+        return store.legs()
+
+
+def _single_run(folder: str | Path) -> RunResult | None:
+    """The run in `folder` if it holds a `routesim run` output rather than a sweep."""
+    folder = Path(folder)
+    if (folder / FILE).exists() or not (folder / "summary.json").is_file():
+        return None
+    return RunResult.load(folder)
+
+
+def _as_sweep(folder: str | Path, run: RunResult, table: pd.DataFrame) -> pd.DataFrame:
+    """A single run's table shaped like a sweep's: one design point, one replicate."""
+    s = run.summary
+    ids = {
+        "run_id": f"seed{s['seed']}",
+        "point": 0,
+        "replicate": 0,
+        "seed": s["seed"],
+        "scenario": s["scenario"],
+    }
+    frame = pd.concat([pd.DataFrame(ids, index=table.index), table], axis=1)
+    frame.attrs = {
+        "folder": str(folder),
+        "sweep": s["scenario"],
+        "design": "none",
+        "parameters": [],
+        "metrics": list(s["metrics"]),
+        "scenarios": [s["scenario"]],
+        "policy_days": {s["scenario"]: s.get("policy_days", [])},
+        "routesim_version": s["routesim_version"],
+    }
+    return frame

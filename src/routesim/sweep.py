@@ -31,7 +31,7 @@ from typing import Any
 import pandas as pd
 from tqdm.auto import tqdm
 
-from routesim.experiment import Experiment, Plan, RunSpec, Value
+from routesim.experiment import Experiment, Plan, RunSpec
 from routesim.outcomes import check_output_folder
 from routesim.runner import __version__, run
 from routesim.scenario import Scenario, ScenarioError
@@ -239,9 +239,9 @@ class _Loop:
         while self.queue and len(self.in_flight) < capacity:
             size = _batch_size(len(self.queue), capacity, self.seconds_per_run)
             batch = [self.queue.popleft() for _ in range(size)]
-            tasks = [(spec, self.plan.points[spec.point]) for spec in batch]
+            tasks = [(spec, self.plan.scenarios[spec.point]) for spec in batch]
             executor = self.pool.executor
-            future = executor.submit(run_batch, self.plan.scenario, tasks, exp.metrics, exp.daily)
+            future = executor.submit(run_batch, tasks, exp.metrics, exp.daily, exp.legs)
             self.in_flight[future] = (batch, executor)
 
     def _store(self, outcomes: list[RunOutcome]) -> None:
@@ -308,19 +308,19 @@ def _describe(err: BaseException) -> str:
 
 
 def run_batch(
-    scenario: Scenario,
-    tasks: list[tuple[RunSpec, dict[str, Value]]],
+    tasks: list[tuple[RunSpec, Scenario]],
     metrics: Sequence[str],
     daily: Sequence[str],
+    legs: bool = False,
 ) -> list[RunOutcome]:
-    """Run each task (a run and its design point's values) and report metrics or the error:
-    a run that raises is reported as failed and the batch goes on."""
+    """Run each task (a run and its design point's scenario) and report what the sweep keeps,
+    or the error: a run that raises is reported as failed and the batch goes on."""
     worker = f"{socket.gethostname()}:{os.getpid()}"
     outcomes = []
-    for spec, values in tasks:
+    for spec, scenario in tasks:
         start = time.perf_counter()
         try:
-            result = run(scenario.with_values(values), seed=spec.seed)
+            result = run(scenario, seed=spec.seed)
         except Exception as err:
             seconds = time.perf_counter() - start
             outcomes.append(
@@ -333,6 +333,7 @@ def run_batch(
                 spec.run_id,
                 metrics={m: float(result.metrics[m]) for m in metrics},
                 daily=kept,
+                legs=result.legs.astype(object).to_numpy().tolist() if legs else None,
                 seconds=time.perf_counter() - start,
                 worker=worker,
             )

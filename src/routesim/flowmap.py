@@ -1,0 +1,322 @@
+"""Route-flow maps: every leg at its places' longitude and latitude, as wide as the people who set
+off on it and coloured by its death rate or smuggled share; or the change from a baseline.
+
+Country outlines are Natural Earth 1:110m (public domain, `data/maps/countries.csv`), drawn in
+an equirectangular projection; places far outside the map (Dhaka) are named where their legs
+leave it. Routes are told apart by line style (and named), so colour is free for the measure.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from adjustText import adjust_text
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.collections import LineCollection
+from matplotlib.colors import LogNorm, Normalize
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+
+from routesim.network import RouteNetwork
+from routesim.scenario import ScenarioError
+
+ROUTES = {  # route -> (line style, name on the map)
+    "central": ("-", "Central Mediterranean"),
+    "western": ((0, (3, 1.2)), "Western Mediterranean"),
+    "atlantic": ((0, (1, 0.8)), "Atlantic"),
+    "none": ((0, (5, 1.5, 1, 1.5)), "other (ECOWAS roads, air)"),
+}
+KINDS = {  # location kind -> (marker, legend name)
+    "origin": ("o", "origin"),
+    "hub": ("s", "transit hub"),
+    "gold_mine": ("D", "gold-mining site"),
+    "coast": ("^", "departure coast"),
+    "destination": ("*", "destination"),
+}
+COLOR_BY = {
+    "death_rate": ("deaths per person setting off", "magma_r"),
+    "smuggled_share": ("share who set off with a smuggler", "cividis_r"),
+}
+MORE, FEWER = "#E66100", "#5D3A9B"  # a colour-blind-safe pair that also differs in greyscale
+NOISE = "#b0b0b0"  # a change within replicate noise
+MAX_WIDTH = 9.0  # points, for the busiest leg
+MAP_REGION = (-30.0, 45.0, -5.0, 50.0)  # lon, lon, lat, lat the outlines cover
+
+
+def percent(x: float, _: Any = None) -> str:
+    return f"{x:.2%}".rstrip("0").rstrip(".") if x < 0.01 else f"{x:.0%}"
+
+
+KEYS = ["leg_from", "leg_to", "mode", "route"]
+
+
+def mean_flows(runs: pd.DataFrame) -> pd.DataFrame:
+    """Per leg, the mean people per run setting off, and the pooled death rate and smuggled
+    share (people-weighted over all runs)."""
+    n = runs["run_id"].nunique()
+    runs = runs.assign(_smuggled=runs["smuggled_share"].fillna(0) * runs["departures"])
+    sums = runs.groupby(KEYS, sort=False)[["departures", "deaths", "_smuggled"]].sum()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        table = pd.DataFrame(
+            {
+                "people": sums["departures"] / n,
+                "death_rate": sums["deaths"] / sums["departures"],
+                "smuggled_share": sums["_smuggled"] / sums["departures"],
+            }
+        )
+    return table.reset_index()
+
+
+def change(runs: pd.DataFrame, base_runs: pd.DataFrame) -> pd.DataFrame:
+    """Per leg, the change in mean people per run from `base_runs`, and whether it stands out
+    from replicate noise (`clear`: more than two standard errors; unknown with one run)."""
+    a, b = _per_run(runs), _per_run(base_runs)
+    table = a.merge(b, "outer", left_index=True, right_index=True, suffixes=("", "_base"))
+    table = table.fillna({"mean": 0.0, "mean_base": 0.0})
+    se = np.hypot(table["se"].fillna(0.0), table["se_base"].fillna(0.0))
+    people = table["mean"] - table["mean_base"]
+    clear = (people.abs() > 2 * se) | (table["se"].isna() & table["se_base"].isna())
+    return pd.DataFrame({"people": people, "clear": clear}).reset_index()
+
+
+def _per_run(runs: pd.DataFrame) -> pd.DataFrame:
+    """Per leg, the mean and standard error over runs of the people setting off."""
+    per_run = runs.pivot_table(
+        index=KEYS, columns="run_id", values="departures", aggfunc="sum", fill_value=0.0
+    )
+    return pd.DataFrame({"mean": per_run.mean(axis=1), "se": per_run.sem(axis=1)})
+
+
+def places(network: RouteNetwork, legs: pd.DataFrame) -> pd.DataFrame:
+    """Where each place the legs touch lies, its country and its kind."""
+    locations = network.locations.set_index("name")
+    used = pd.unique(legs[["leg_from", "leg_to"]].to_numpy().ravel())
+    missing = [p for p in used if p not in locations.index]
+    if missing:
+        raise ScenarioError(
+            legs.attrs.get("folder", "legs"),
+            "",
+            f"places not in the network {network.folder}: {', '.join(map(str, missing[:5]))} "
+            "(pass the network the runs used)",
+        )
+    return locations.loc[used, ["country", "kind", "lat", "lon"]].astype(
+        {"lat": float, "lon": float}
+    )
+
+
+def extent(places: pd.DataFrame) -> tuple[float, float, float, float]:
+    """The places inside the outlines' region, with a margin: lon min, max, lat min, max."""
+    lon0, lon1, lat0, lat1 = MAP_REGION
+    inside = places[places.lon.between(lon0, lon1) & places.lat.between(lat0, lat1)]
+    return (
+        inside.lon.min() - 2.5,
+        inside.lon.max() + 2.5,
+        inside.lat.min() - 2.0,
+        inside.lat.max() + 2.5,
+    )
+
+
+def outlines() -> pd.DataFrame:
+    with resources.files("routesim").joinpath("data/maps/countries.csv").open() as handle:
+        return pd.read_csv(handle, comment="#")
+
+
+def draw(
+    ax: Axes,
+    table: pd.DataFrame,
+    places: pd.DataFrame,
+    extent: tuple[float, float, float, float],
+    busiest: float,
+    color: str | None,
+) -> Any:
+    """One map: outlines, the legs of `table` (`color` None: a change, coloured by its sign),
+    the places; returns the colour mapping for a colour bar."""
+    _basemap(ax, outlines(), set(places["country"]), extent)
+    mappable = _draw_legs(ax, table, places, busiest, color)
+    _draw_places(ax, places, extent)
+    return mappable
+
+
+def figure_size(
+    extent: tuple[float, float, float, float], cols: int, rows: int
+) -> tuple[float, float]:
+    """Inches for `cols` x `rows` maps of `extent` with the legend below."""
+    width = 7.0 if cols == 1 else 6.2
+    height = width * (extent[3] - extent[2]) * _aspect(extent) / (extent[1] - extent[0])
+    return width * cols, height * rows + 1.6
+
+
+def _aspect(extent: tuple[float, float, float, float]) -> float:
+    """Equirectangular: a degree of longitude is cos(latitude) of a degree of latitude."""
+    return float(1 / np.cos(np.radians((extent[2] + extent[3]) / 2)))
+
+
+def _basemap(
+    ax: Axes,
+    outlines: pd.DataFrame,
+    countries: set[str],
+    extent: tuple[float, float, float, float],
+) -> None:
+    """Land in light grey with white borders on a white sea, the network's countries named."""
+    for _, shape in outlines.groupby(["country", "part"], sort=False):
+        ax.fill(
+            shape.lon, shape.lat, facecolor="#e8e8e8", edgecolor="white", linewidth=0.6, zorder=0
+        )
+    for country, shape in outlines.groupby("country"):
+        if country not in countries:
+            continue
+        biggest = shape[shape.part == shape.part.mode().iloc[0]]
+        x, y = biggest.lon.mean(), biggest.lat.mean()
+        if extent[0] < x < extent[1] and extent[2] < y < extent[3]:
+            ax.text(
+                x,
+                y,
+                shape.name.iloc[0].upper(),
+                fontsize=6.5,
+                color="0.55",
+                ha="center",
+                va="center",
+                style="italic",
+                zorder=1,
+            )
+    ax.set_xlim(extent[0], extent[1])
+    ax.set_ylim(extent[2], extent[3])
+    ax.set_aspect(_aspect(extent))
+    ax.set_facecolor("white")
+    ax.grid(False)
+    ax.tick_params(labelsize=7)
+    ax.xaxis.set_major_formatter(lambda x, _: f"{abs(x):g}°{'E' if x >= 0 else 'W'}")
+    ax.yaxis.set_major_formatter(lambda y, _: f"{y:g}°N")
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(True)
+
+
+def _path(a: np.ndarray, b: np.ndarray, curved: bool) -> np.ndarray:
+    """A leg's line; air legs bow to one side so they do not hide the land legs below them."""
+    if not curved:
+        return np.array([a, b])
+    t = np.linspace(0, 1, 24)[:, None]
+    normal = np.array([-(b - a)[1], (b - a)[0]]) * 0.18
+    control = (a + b) / 2 + normal
+    return (1 - t) ** 2 * a + 2 * (1 - t) * t * control + t**2 * b
+
+
+def _draw_legs(
+    ax: Axes, table: pd.DataFrame, places: pd.DataFrame, busiest: float, color: str | None
+) -> Any:
+    """The legs, widest last (on top); returns the colour mapping for the colour bar."""
+    xy = places[["lon", "lat"]]
+    table = table[table["people"].abs() > 0].sort_values("people", key=np.abs)
+    mappable = None
+    if color == "death_rate":
+        positive = table["death_rate"][table["death_rate"] > 0]
+        low = max(float(positive.min()) if len(positive) else 1e-4, 1e-5)
+        norm: Normalize = LogNorm(low, max(float(table["death_rate"].max()), low * 10))
+    else:
+        norm = Normalize(0, 1)
+    for route, (style, _name) in ROUTES.items():
+        part = table[table["route"] == route]
+        if part.empty:
+            continue
+        segments = [
+            _path(xy.loc[r.leg_from].to_numpy(), xy.loc[r.leg_to].to_numpy(), r.mode == "air")
+            for r in part.itertuples()
+        ]
+        widths = 0.4 + MAX_WIDTH * part["people"].abs().to_numpy() / busiest
+        lines = LineCollection(
+            segments, linewidths=widths, linestyles=style, capstyle="butt", zorder=3, alpha=0.9
+        )
+        if color is None:
+            sign = np.where(part["people"] > 0, MORE, FEWER)
+            lines.set_color(np.where(part["clear"], sign, NOISE))
+        else:
+            values = part[color].fillna(0).to_numpy()
+            if color == "death_rate":
+                values = np.clip(values, norm.vmin, None)
+            lines.set_array(values)
+            lines.set_cmap(COLOR_BY[color][1])
+            lines.set_norm(norm)
+            mappable = lines
+        ax.add_collection(lines)
+    return mappable
+
+
+def _draw_places(ax: Axes, places: pd.DataFrame, extent: tuple[float, float, float, float]) -> None:
+    """Markers by kind; destinations named; places off the map named at the map's edge."""
+    inside = places.lon.between(extent[0], extent[1]) & places.lat.between(extent[2], extent[3])
+    for kind, (marker, _name) in KINDS.items():
+        shown = places[inside & (places.kind == kind)]
+        ax.scatter(
+            shown.lon,
+            shown.lat,
+            marker=marker,
+            s=60 if marker == "*" else 16,
+            facecolor="white",
+            edgecolor="black",
+            linewidth=0.7,
+            zorder=5,
+        )
+    named = places[inside & (places.kind == "destination")]
+    texts = [
+        ax.text(place.lon, place.lat, f" {name}", fontsize=6.5, zorder=6, va="bottom")
+        for name, place in named.iterrows()
+    ]
+    FigureCanvasAgg(ax.figure)  # adjustText measures the labels with a renderer
+    adjust_text(texts, x=named.lon.to_numpy(), y=named.lat.to_numpy(), ax=ax, iter_lim=200)
+
+    for name, place in places[~inside].iterrows():
+        x = float(np.clip(place.lon, extent[0], extent[1]))
+        y = float(np.clip(place.lat, extent[2], extent[3]))
+        ax.annotate(
+            f"from {name} →" if place.lon > extent[1] else f"{name}",
+            (x, y),
+            xytext=(-3, 4),
+            textcoords="offset points",
+            ha="right",
+            fontsize=6.5,
+            zorder=6,
+        )
+
+
+def legend(fig: Figure, busiest: float, difference: bool) -> None:
+    """Routes (line styles), widths (people) and places (markers), below the maps."""
+    handles: list[Any] = [
+        Line2D([], [], color="0.2", linestyle=style, linewidth=2.2, label=name)
+        for style, name in ROUTES.values()
+    ]
+    for people in _nice_widths(busiest):
+        label = f"{people:,.0f} people" if not difference else f"±{people:,.0f} people"
+        handles.append(
+            Line2D([], [], color="0.4", linewidth=0.4 + MAX_WIDTH * people / busiest, label=label)
+        )
+    if difference:
+        handles += [
+            Line2D([], [], color=MORE, linewidth=4, label="more people"),
+            Line2D([], [], color=FEWER, linewidth=4, label="fewer people"),
+            Line2D([], [], color=NOISE, linewidth=4, label="within replicate noise"),
+        ]
+    handles += [
+        Line2D(
+            [],
+            [],
+            marker=marker,
+            linestyle="",
+            markerfacecolor="white",
+            markeredgecolor="black",
+            markersize=8 if marker == "*" else 5,
+            label=name,
+        )
+        for marker, name in KINDS.values()
+    ]
+    fig.legend(handles=handles, loc="outside lower center", ncols=4, fontsize=7, frameon=False)
+
+
+def _nice_widths(busiest: float) -> list[float]:
+    """Three round people counts spanning the widths drawn."""
+    top = 10 ** np.floor(np.log10(busiest))
+    top = max(m * top for m in (1, 2, 5) if m * top <= busiest)
+    return [top / 10, top / 2, top]

@@ -1,0 +1,533 @@
+"""Figures for reports, drawn from the tables `load_results`, `load_daily` and `load_legs` return.
+
+Every function takes a DataFrame and returns a matplotlib Figure made without pyplot (no global
+state: safe in scripts, notebooks and worker processes). Axes say what is counted and in which
+unit (people, not agents; EUR; shares), and each figure is titled with what was run. Colours
+are Okabe-Ito (told apart by colour-blind readers) paired with line styles and markers, so
+every figure also reads in greyscale. `save` writes PNG, SVG or PDF.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from functools import partial
+from pathlib import Path
+from typing import Any, Literal
+
+import matplotlib as mpl
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, PercentFormatter
+
+from routesim import flowmap
+from routesim.network import RouteNetwork
+from routesim.outcomes import DESCRIPTIONS, format_value, write_atomically
+from routesim.scenario import ScenarioError
+
+COLORS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#000000")
+LINESTYLES = ("-", "--", "-.", ":")
+MARKERS = ("o", "s", "^", "D", "v", "P", "X")
+QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)  # median, 50% and 90% of runs
+BINS = 10  # a continuous design (lhs, sobol) is cut into this many bins for response curves
+FORMATS = (".png", ".svg", ".pdf")
+HEADLINE = (
+    "arrived",
+    "dead",
+    "sea_death_rate",
+    "intercepted",
+    "smuggler_use_share",
+    "mean_fee_paid_eur",
+    "smuggler_revenue_eur",
+    "kidnapped",
+)
+
+
+def distributions(
+    results: pd.DataFrame,
+    metrics: Sequence[str] | None = None,
+    by: str | None = None,
+    kind: Literal["box", "violin", "ecdf"] = "box",
+    title: str | None = None,
+) -> Figure:
+    """Each metric's distribution across runs, one panel per metric, grouped by scenario or a
+    swept parameter (`by`): a box (25-75 %, whiskers 5-95 %) or violin with every run shown as
+    a dot and the median and 90 % interval written above, or empirical CDFs (`kind="ecdf"`)."""
+    metrics = _metrics(results, metrics)
+    by = _by(results, by)
+    groups = _groups(results, by)
+    with _style():
+        fig, axes = _panels(len(metrics), width=max(3.2, 0.9 * len(groups) + 1.2))
+        for ax, metric in zip(axes, metrics, strict=False):
+            values = [g[metric].dropna().to_numpy(float) for _, g in groups]
+            labels = [label for label, _ in groups]
+            if kind == "ecdf":
+                _ecdf(ax, metric, labels, values)
+            else:
+                _boxes(ax, metric, labels, values, kind)
+                ax.set_xlabel(by if by != "scenario" else "")
+            ax.set_title(_label(metric))
+        how = (
+            "empirical CDFs"
+            if kind == "ecdf"
+            else f"{'box: 25-75%, whiskers' if kind == 'box' else 'violin, line'}: 5-95% of runs; "
+            "dots: runs; numbers: median and 5-95%"
+        )
+        _title(fig, results, title, f"distribution over runs ({how}){_pooled(results, by)}")
+    return fig
+
+
+def response(
+    results: pd.DataFrame,
+    metrics: Sequence[str] | None = None,
+    by: str | None = None,
+    title: str | None = None,
+) -> Figure:
+    """Each metric against a swept parameter (`by`): median with the bands holding 50 % and
+    90 % of runs, one panel per metric, a line per scenario if several were run. A continuous
+    design (lhs, sobol) is cut into bins of equal counts along the parameter."""
+    metrics = _metrics(results, metrics)
+    params = results.attrs.get("parameters", [])
+    by = by or (params[0] if len(params) == 1 else None)
+    if by is None:
+        raise _error(results, "--by", f"name the parameter to plot against ({_swept(results)})")
+    if by not in params:
+        raise _error(results, "--by", f"{by!r} was not swept ({_swept(results)})")
+    x = pd.to_numeric(results[by], errors="coerce")
+    if x.isna().any():
+        raise _error(results, "--by", f"{by} is not numeric: use --kind distributions")
+    if x.nunique() > 2 * BINS:
+        x = x.groupby(pd.qcut(x, BINS, duplicates="drop"), observed=True).transform("median")
+    frame = results.assign(_x=x)
+    lines = _groups(frame, "scenario" if frame["scenario"].nunique() > 1 else None)
+    with _style():
+        fig, axes = _panels(len(metrics), width=3.8)
+        for ax, metric in zip(axes, metrics, strict=False):
+            for i, (label, g) in enumerate(lines):
+                q = g.groupby("_x")[metric].quantile(QUANTILES).unstack()
+                _bands(ax, q, i, label if len(lines) > 1 else "median")
+            _unit_axis(ax, metric)
+            ax.set_xlabel(by)
+            ax.set_title(_label(metric))
+        _band_legend(fig, axes[0], len(lines))
+        binned = " (binned)" if frame["_x"].nunique() < results[by].nunique() else ""
+        _title(fig, results, title, f"response to {by}{binned}{_pooled(results, by)}")
+    return fig
+
+
+def daily(
+    series: pd.DataFrame,
+    metrics: Sequence[str] | None = None,
+    by: str | None = None,
+    title: str | None = None,
+) -> Figure:
+    """Daily series (cumulative counts from day 0) across replicates: median with the bands
+    holding 50 % and 90 % of runs, a line per group (`by`), policy change days marked."""
+    metrics = _metrics(series, metrics, kept=[c for c in series.columns if c in DESCRIPTIONS])
+    by = _by(series, by)
+    groups = _groups(series, by)
+    with _style():
+        fig, axes = _panels(len(metrics), width=4.2)
+        for ax, metric in zip(axes, metrics, strict=False):
+            for i, (label, g) in enumerate(groups):
+                q = g.groupby("day")[metric].quantile(QUANTILES).unstack()
+                name = f"{by} = {label}" if by and by != "scenario" else label
+                _bands(ax, q, i, name if len(groups) > 1 else "median", outer=len(groups) == 1)
+            _mark_policies(ax, series)
+            _unit_axis(ax, metric)
+            ax.set_xlabel("day")
+            ax.set_title(f"{_label(metric)} (cumulative)")
+        _band_legend(fig, axes[0], len(groups))
+        _title(fig, series, title, f"daily series{_pooled(series, by)}")
+    return fig
+
+
+def sobol(indices: pd.DataFrame | Sequence[pd.DataFrame], title: str | None = None) -> Figure:
+    """First-order (S1) and total (ST) Sobol indices with their confidence intervals, one panel
+    per metric, from `routesim.sobol_indices`."""
+    tables = [indices] if isinstance(indices, pd.DataFrame) else list(indices)
+    with _style():
+        height = 0.45 * max(len(t) for t in tables) + 1.2
+        fig, axes = _panels(len(tables), width=4.4, height=height)
+        for ax, table in zip(axes, tables, strict=False):
+            table = table.sort_values("ST")
+            y = np.arange(len(table))
+            for offset, key, color, hatch in (
+                (0.2, "ST", COLORS[1], "//"),
+                (-0.2, "S1", COLORS[0], ""),
+            ):
+                ax.barh(
+                    y + offset,
+                    table[key],
+                    height=0.38,
+                    xerr=table[f"{key}_conf"],
+                    color=color,
+                    hatch=hatch,
+                    edgecolor="black",
+                    linewidth=0.5,
+                    error_kw={"elinewidth": 0.8, "capsize": 2},
+                    label={"S1": "first order (S1)", "ST": "total (ST)"}[key],
+                )
+            ax.set_yticks(y, table.index)
+            ax.axvline(0, color="black", linewidth=0.6)
+            a = table.attrs
+            ax.set_title(_label(a.get("metric", "")))
+            ax.set_xlabel("share of the metric's variance")
+            noise = a.get("noise_share", float("nan"))
+            if np.isfinite(noise):
+                ax.text(
+                    0.98,
+                    0.02,
+                    f"replicate noise: {noise:.0%}",
+                    transform=ax.transAxes,
+                    ha="right",
+                    va="bottom",
+                    fontsize=7,
+                    color="0.3",
+                )
+        handles, labels = axes[0].get_legend_handles_labels()
+        fig.legend(handles[::-1], labels[::-1], loc="outside lower center", ncols=2)
+        a = tables[0].attrs
+        conf = a.get("conf_level", 0.95)
+        what = (
+            f"Sobol indices ({a.get('runs', '?')} runs, {a.get('replicates', '?')} replicates per "
+            f"point; bars: {conf:.0%} intervals)"
+        )
+        fig.suptitle(title or f"{a.get('sweep', '')}: {what}", fontsize=10)
+    return fig
+
+
+def flows(
+    legs: pd.DataFrame,
+    by: str | None = None,
+    color: Literal["death_rate", "smuggled_share"] = "death_rate",
+    difference: bool = False,
+    network: RouteNetwork | None = None,
+    title: str | None = None,
+) -> Figure:
+    """Route-flow map of `legs` (from `load_legs`): one map per group of runs (`by`: the
+    scenarios, or a swept parameter), legs as wide as the people setting off on them (mean per
+    run) and coloured by `color`; with `difference=True`, each group after the first is drawn
+    as its change from the first (more people in orange, fewer in purple)."""
+    if color not in flowmap.COLOR_BY:
+        allowed = ", ".join(flowmap.COLOR_BY)
+        raise _error(legs, "--color", f"{color!r} is not a leg measure (allowed: {allowed})")
+    if legs.empty:
+        raise _error(
+            legs,
+            "",
+            "no per-leg tables to map: a sweep keeps them with `legs: true` in its file "
+            "(run and compare folders always have them)",
+        )
+    by = _by(legs, by)
+    groups = _groups(legs, by)
+    if difference:
+        if len(groups) < 2:
+            raise _error(legs, "--difference", "needs two groups of runs (see --by)")
+        (base_label, base), rest = groups[0], groups[1:]
+        panels = [(f"{label} minus {base_label}", flowmap.change(g, base)) for label, g in rest]
+    else:
+        panels = [(label, flowmap.mean_flows(g)) for label, g in groups]
+    places = flowmap.places(network or RouteNetwork.load(), legs)
+    extent = flowmap.extent(places)
+    busiest = max(float(p["people"].abs().max()) for _, p in panels) or 1.0
+    with _style():
+        cols = min(len(panels), 2)
+        rows = -(-len(panels) // cols)
+        fig = Figure(figsize=flowmap.figure_size(extent, cols, rows), layout="constrained")
+        axes = fig.subplots(rows, cols, squeeze=False).ravel().tolist()
+        for ax in axes[len(panels) :]:
+            ax.set_visible(False)
+        axes = axes[: len(panels)]
+        for ax, (label, table) in zip(axes, panels, strict=True):
+            mappable = flowmap.draw(
+                ax, table, places, extent, busiest, None if difference else color
+            )
+            ax.set_title(label if by or difference else "", fontsize=9)
+        flowmap.legend(fig, busiest, difference)
+        if not difference and mappable is not None:
+            bar = fig.colorbar(mappable, ax=axes, shrink=0.6, pad=0.01)
+            bar.set_label(flowmap.COLOR_BY[color][0])
+            bar.ax.yaxis.set_major_formatter(FuncFormatter(flowmap.percent))
+        what = "change in people setting off" if difference else "people setting off (width)"
+        _title(fig, legs, title, f"{what} on each leg, mean per run{_pooled(legs, by)}")
+    return fig
+
+
+def save(fig: Figure, path: str | Path, dpi: int = 200) -> Path:
+    """Write `fig` to `path` (.png, .svg or .pdf), whole or not at all."""
+    path = Path(path)
+    if path.suffix.lower() not in FORMATS:
+        raise ScenarioError(
+            path, "--out", f"unknown figure format {path.suffix!r} (allowed: {', '.join(FORMATS)})"
+        )
+    fmt = path.suffix.lower()[1:]
+    with _style():  # the SVG salt must be set when writing
+        write_atomically({path: partial(fig.savefig, format=fmt, dpi=dpi, metadata=_metadata(fmt))})
+    return path
+
+
+# --- shared pieces -----------------------------------------------------------------------------
+
+
+def _style() -> AbstractContextManager[Any]:
+    return mpl.rc_context(
+        {
+            "font.size": 9,
+            "axes.titlesize": 9,
+            "axes.labelsize": 8.5,
+            "xtick.labelsize": 8,
+            "ytick.labelsize": 8,
+            "legend.fontsize": 8,
+            "axes.spines.top": False,
+            "axes.spines.right": False,
+            "axes.grid": True,
+            "grid.color": "0.9",
+            "grid.linewidth": 0.6,
+            "svg.fonttype": "none",  # text stays text in SVG: editable, searchable
+            "svg.hashsalt": "routesim",  # the same figure gives the same SVG bytes
+        }
+    )
+
+
+def _metadata(fmt: str) -> dict[str, Any] | None:
+    """No creation date in SVG and PDF files, so the same results give the same bytes."""
+    return {"Date": None} if fmt in ("svg", "pdf") else None
+
+
+def _panels(n: int, width: float, height: float = 3.0) -> tuple[Figure, list[Axes]]:
+    """A figure of `n` small multiples, at most three a row."""
+    cols = min(n, 3)
+    rows = -(-n // cols)
+    fig = Figure(figsize=(width * cols, height * rows + 0.7), layout="constrained")
+    axes = fig.subplots(rows, cols, squeeze=False).ravel().tolist()
+    for ax in axes[n:]:
+        ax.set_visible(False)
+    return fig, axes[:n]
+
+
+def _error(frame: pd.DataFrame, key: str, message: str) -> ScenarioError:
+    return ScenarioError(frame.attrs.get("folder", "results"), key, message)
+
+
+def _metrics(
+    frame: pd.DataFrame, metrics: Sequence[str] | None, kept: Sequence[str] | None = None
+) -> list[str]:
+    """The metrics asked for (default: the headline ones kept), each checked to be there."""
+    kept = list(kept if kept is not None else frame.attrs.get("metrics", []))
+    if frame.empty:
+        raise _error(frame, "", "no finished runs to plot (is the sweep done?)")
+    if not metrics:
+        metrics = [m for m in HEADLINE if m in kept][:6] or kept[:6]
+    for metric in metrics:
+        if metric not in kept:
+            raise _error(frame, "--metric", f"{metric!r} was not kept (kept: {', '.join(kept)})")
+    return list(metrics)
+
+
+def _swept(frame: pd.DataFrame) -> str:
+    params = frame.attrs.get("parameters", [])
+    return f"swept: {', '.join(params)}" if params else "nothing was swept"
+
+
+def _by(frame: pd.DataFrame, by: str | None) -> str | None:
+    """The column to group runs by: as asked, else the scenarios if several, else the one
+    swept parameter, else none (all runs together)."""
+    params = frame.attrs.get("parameters", [])
+    several = frame["scenario"].nunique() > 1
+    if by is None:
+        return "scenario" if several else params[0] if len(params) == 1 else None
+    if by != "scenario" and by not in params:
+        raise _error(frame, "--by", f"{by!r} was not swept ({_swept(frame)}; or scenario)")
+    return by
+
+
+def _groups(frame: pd.DataFrame, by: str | None) -> list[tuple[str, pd.DataFrame]]:
+    if by is None:
+        return [(frame["scenario"].iloc[0], frame)]
+    order = frame.attrs.get("scenarios") if by == "scenario" else None
+    keys = order if order else sorted(frame[by].unique())
+    return [(_value(k), frame[frame[by] == k]) for k in keys if (frame[by] == k).any()]
+
+
+def _pooled(frame: pd.DataFrame, by: str | None) -> str:
+    """Which other parameters vary across the runs grouped together (said in the title)."""
+    others = [p for p in frame.attrs.get("parameters", []) if p != by and frame[p].nunique() > 1]
+    return f"; pooled over {', '.join(others)}" if others else ""
+
+
+def _value(v: Any) -> str:
+    return f"{v:g}" if isinstance(v, float) else str(v)
+
+
+def _label(metric: str) -> str:
+    return DESCRIPTIONS.get(metric, (metric.replace("_", " "), ""))[0]
+
+
+def _short(metric: str, x: float) -> str:
+    return format_value(metric, x, compact=True)
+
+
+def _unit(metric: str) -> str:
+    return DESCRIPTIONS.get(metric, ("", ""))[1]
+
+
+def _unit_axis(ax: Axes, metric: str, axis: str = "y") -> None:
+    unit = _unit(metric)
+    target = ax.yaxis if axis == "y" else ax.xaxis
+    if unit.startswith("%"):
+        target.set_major_formatter(PercentFormatter(1.0, decimals=None))
+    else:
+        target.set_major_formatter(FuncFormatter(lambda x, _: format_value(metric, x, True)))
+    target.set_label_text(unit)
+
+
+def _title(fig: Figure, frame: pd.DataFrame, title: str | None, what: str) -> None:
+    """Title: what is shown, then what was run (sweep, runs, replicates, routesim version)."""
+    a = frame.attrs
+    runs = frame["run_id"].nunique()
+    per_point = frame.groupby("point")["run_id"].nunique()
+    reps = f"{per_point.min()}" if per_point.min() == per_point.max() else "unequal"
+    ran = (
+        f"{a.get('sweep', '')}: {runs} runs ({per_point.size} design points x {reps} replicates"
+        f"), routesim {a.get('routesim_version', '?')}"
+    )
+    fig.suptitle(title or f"{ran}\n{what}", fontsize=10)
+
+
+# --- distributions -----------------------------------------------------------------------------
+
+
+def _boxes(ax: Axes, metric: str, labels: list[str], values: list[np.ndarray], kind: str) -> None:
+    pos = np.arange(len(values))
+    if kind == "violin":
+        shown = [v if len(v) else np.array([np.nan]) for v in values]
+        parts = ax.violinplot(shown, positions=pos, widths=0.7, showextrema=False)
+        for body in parts["bodies"]:
+            body.set(facecolor=COLORS[4], edgecolor="black", linewidth=0.6, alpha=0.5)
+    elif kind == "box":
+        stats = [
+            dict(
+                zip(("whislo", "q1", "med", "q3", "whishi"), np.quantile(v, QUANTILES), strict=True)
+            )
+            for v in values
+            if len(v)
+        ]
+        ax.bxp(
+            stats,
+            positions=[i for i, v in enumerate(values) if len(v)],
+            widths=0.55,
+            showfliers=False,
+            patch_artist=True,
+            boxprops={"facecolor": "#cfe3f1", "edgecolor": "black", "linewidth": 0.7},
+            medianprops={"color": "black", "linewidth": 1.8},
+            whiskerprops={"linewidth": 0.7},
+            capprops={"linewidth": 0.7},
+        )
+    else:
+        raise ValueError(f"kind must be box, violin or ecdf, not {kind!r}")
+    jitter = np.random.default_rng(0)  # fixed: the same figure every time
+    top = max((np.max(v) for v in values if len(v)), default=1.0)
+    bottom = min((np.min(v) for v in values if len(v)), default=0.0)
+    span = top - bottom or abs(top) or 1.0
+    for i, v in enumerate(values):
+        if not len(v):
+            continue
+        x = i + jitter.uniform(-0.16, 0.16, len(v))
+        ax.scatter(x, v, s=9, color="black", alpha=0.45, linewidths=0, zorder=3)
+        lo, median, hi = np.quantile(v, [0.05, 0.5, 0.95])
+        if kind == "violin":
+            ax.vlines(i, lo, hi, color="black", linewidth=1.2, zorder=4)
+            ax.scatter([i], [median], s=28, color="white", edgecolors="black", zorder=5)
+        ax.text(
+            i,
+            top + 0.04 * span,
+            f"{_short(metric, median)}\n{_short(metric, lo)}–{_short(metric, hi)}",
+            ha="center",
+            va="bottom",
+            fontsize=6.5,
+            linespacing=1.1,
+        )
+    ax.set_ylim(top=top + 0.22 * span)
+    ax.set_xticks(
+        pos,
+        labels,
+        rotation=30 if max(map(len, labels)) > 8 else 0,
+        ha="right" if max(map(len, labels)) > 8 else "center",
+    )
+    _unit_axis(ax, metric)
+    ax.grid(axis="x", visible=False)
+
+
+def _ecdf(ax: Axes, metric: str, labels: list[str], values: list[np.ndarray]) -> None:
+    for i, (label, v) in enumerate(zip(labels, values, strict=True)):
+        if not len(v):
+            continue
+        style = {"color": COLORS[i % len(COLORS)], "linestyle": LINESTYLES[i % len(LINESTYLES)]}
+        median = float(np.median(v))
+        ax.ecdf(v, label=f"{label} (median {_short(metric, median)})", linewidth=1.4, **style)
+        ax.plot([median], [0.5], marker=MARKERS[i % len(MARKERS)], color=style["color"], ms=5)
+    ax.axhline(0.5, color="0.6", linewidth=0.6, linestyle=":")
+    ax.set_ylim(0, 1)
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.set_ylabel("share of runs at or below")
+    _unit_axis(ax, metric, axis="x")
+    ax.legend(loc="lower right", fontsize=6.5, frameon=False)
+
+
+# --- bands (response curves, daily series) -----------------------------------------------------
+
+
+def _bands(ax: Axes, q: pd.DataFrame, i: int, label: str, outer: bool = True) -> None:
+    """Median line with the 50 % band (and the 90 % band if `outer`) of the runs at each x."""
+    color = COLORS[i % len(COLORS)]
+    x = q.index.to_numpy(float)
+    if outer:
+        ax.fill_between(x, q[0.05], q[0.95], color=color, alpha=0.15, linewidth=0)
+    ax.fill_between(x, q[0.25], q[0.75], color=color, alpha=0.35, linewidth=0)
+    marker = MARKERS[i % len(MARKERS)] if len(x) <= 2 * BINS else None
+    ax.plot(
+        x,
+        q[0.5],
+        color=color,
+        linestyle=LINESTYLES[i % len(LINESTYLES)],
+        marker=marker,
+        ms=4,
+        linewidth=1.5,
+        label=label,
+    )
+
+
+def _band_legend(fig: Figure, ax: Axes, lines: int) -> None:
+    from matplotlib.patches import Patch
+
+    handles, labels = ax.get_legend_handles_labels()
+    grey = "0.45"
+    if lines == 1:
+        handles += [Patch(color=grey, alpha=0.35), Patch(color=grey, alpha=0.15)]
+        labels += ["50% of runs", "90% of runs"]
+    else:
+        handles += [Patch(color=grey, alpha=0.35)]
+        labels += ["50% of runs"]
+    fig.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 4))
+
+
+def _mark_policies(ax: Axes, series: pd.DataFrame) -> None:
+    marks: dict[int, str] = {}
+    for days in series.attrs.get("policy_days", {}).values():
+        marks.update({int(day): str(label) for day, label in days})
+    for day, label in sorted(marks.items()):
+        ax.axvline(day, color="0.3", linewidth=0.8, linestyle=(0, (4, 2)))
+        ax.text(
+            day,
+            1.0,
+            f" {label}",
+            transform=ax.get_xaxis_transform(),
+            rotation=90,
+            va="top",
+            ha="right",
+            fontsize=6.5,
+            color="0.3",
+        )
