@@ -126,7 +126,8 @@ def test_daily_series_mark_the_policy_day(grid: Path) -> None:
     fig = plots.daily(series, ["dead"], by=by)
     ax = fig.axes[0]
     assert ax.get_xlabel() == "day" and ax.get_ylabel() == "people"
-    assert [line.get_label() for line in ax.lines[:2]] == [f"{by} = 0.2", f"{by} = 0.8"]
+    assert [line.get_label() for line in ax.lines[:2]] == ["0.2", "0.8"]
+    assert fig.legends[0].get_title().get_text() == by
     marks = [line for line in ax.lines if line.get_xdata()[0] == 20 and line.get_xdata()[1] == 20]
     assert marks and " surge" in [t.get_text() for t in ax.texts]
 
@@ -134,9 +135,10 @@ def test_daily_series_mark_the_policy_day(grid: Path) -> None:
 def test_flow_map_widths_follow_people_and_colours_death_rates(grid: Path) -> None:
     legs = load_legs(grid)
     assert len(legs) == 12 * legs.groupby("run_id").size().iloc[0]  # every run, every leg
-    fig = plots.flows(legs, by="policies.libya_coast_guard.enforcement")
+    by = "policies.libya_coast_guard.enforcement"
+    fig = plots.flows(legs, by=by)
     maps = [ax for ax in fig.axes if ax.get_title()]
-    assert [ax.get_title() for ax in maps] == ["0.2", "0.8"]
+    assert [ax.get_title() for ax in maps] == [f"{by} = 0.2", f"{by} = 0.8"]
     busiest = max(
         max(c.get_linewidths())
         for ax in maps
@@ -146,6 +148,13 @@ def test_flow_map_widths_follow_people_and_colours_death_rates(grid: Path) -> No
     assert busiest == pytest.approx(0.4 + flowmap.MAX_WIDTH)
     colorbar = [ax for ax in fig.axes if ax.get_ylabel() == "deaths per person setting off"]
     assert colorbar
+    scales = {
+        (c.norm.vmin, c.norm.vmax)
+        for ax in maps
+        for c in ax.collections
+        if type(c).__name__ == "LineCollection"
+    }
+    assert len(scales) == 1  # one colour scale for both maps
     texts = _texts(fig)
     assert "LIBYA" in texts and "Central Mediterranean" in texts and " Lampedusa" in texts
 
@@ -163,6 +172,26 @@ def test_flow_difference_map_colours_changes_by_sign(comparison) -> None:
     }
     assert colours <= {flowmap.MORE.lower(), flowmap.FEWER.lower(), flowmap.NOISE}
     assert flowmap.FEWER.lower() in colours  # closing Libya's sea legs empties them
+
+
+def test_legs_too_few_people_took_get_no_rate() -> None:
+    few, many = flowmap.MIN_PEOPLE / 2, flowmap.MIN_PEOPLE * 2
+    runs = pd.DataFrame(
+        {
+            "leg_from": ["A", "C"],
+            "leg_to": ["B", "D"],
+            "mode": "sea",
+            "route": "central",
+            "run_id": "r0",
+            "departures": [few, many],
+            "deaths": [few / 2, many / 100],
+            "smuggled_share": [1.0, 0.5],
+        }
+    )
+    table = flowmap.mean_flows(runs).set_index("leg_from")
+    assert np.isnan(table.loc["A", "death_rate"]) and np.isnan(table.loc["A", "smuggled_share"])
+    assert table.loc["C", "death_rate"] == pytest.approx(0.01)
+    assert table.loc["A", "people"] == few  # still drawn, in grey
 
 
 def test_change_is_noise_unless_it_exceeds_two_standard_errors() -> None:

@@ -104,7 +104,8 @@ class Experiment(_Strict):
         metrics: Sequence[str] = METRICS,
         name: str | None = None,
     ) -> Experiment:
-        """Scenarios side by side: each run `replicates` times, with per-leg tables kept."""
+        """Scenarios side by side: each run `replicates` times, keeping `metrics`, their daily
+        series and per-leg tables."""
         files = tuple(str(s) for s in scenarios)
         name = name or "-vs-".join(Path(f).stem for f in files)
         return cls(
@@ -113,6 +114,7 @@ class Experiment(_Strict):
             replicates=replicates,
             seed=seed,
             metrics=tuple(metrics),
+            daily=tuple(metrics),
             legs=True,
         )
 

@@ -14,10 +14,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from adjustText import adjust_text
+from matplotlib import colormaps as plt_colormaps
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import LineCollection
-from matplotlib.colors import LogNorm, Normalize
+from matplotlib.colors import Colormap, ListedColormap, LogNorm, Normalize
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
@@ -43,12 +44,15 @@ COLOR_BY = {
 }
 MORE, FEWER = "#E66100", "#5D3A9B"  # a colour-blind-safe pair that also differs in greyscale
 NOISE = "#b0b0b0"  # a change within replicate noise
+UNRATED = "#8c8c8c"  # a leg too few people took to give it a rate
+MIN_PEOPLE = 200  # people setting off (all runs together) below which a leg gets no rate
 MAX_WIDTH = 9.0  # points, for the busiest leg
 MAP_REGION = (-30.0, 45.0, -5.0, 50.0)  # lon, lon, lat, lat the outlines cover
 
 
 def percent(x: float, _: Any = None) -> str:
-    return f"{x:.2%}".rstrip("0").rstrip(".") if x < 0.01 else f"{x:.0%}"
+    """A rate for the colour bar: 0.05%, 0.2%, 5%, 50%."""
+    return f"{x * 100:.0f}%" if x >= 0.1 else f"{x * 100:.2g}%"
 
 
 KEYS = ["leg_from", "leg_to", "mode", "route"]
@@ -56,18 +60,18 @@ KEYS = ["leg_from", "leg_to", "mode", "route"]
 
 def mean_flows(runs: pd.DataFrame) -> pd.DataFrame:
     """Per leg, the mean people per run setting off, and the pooled death rate and smuggled
-    share (people-weighted over all runs)."""
+    share (people-weighted over all runs; none where fewer than MIN_PEOPLE set off in all)."""
     n = runs["run_id"].nunique()
     runs = runs.assign(_smuggled=runs["smuggled_share"].fillna(0) * runs["departures"])
     sums = runs.groupby(KEYS, sort=False)[["departures", "deaths", "_smuggled"]].sum()
-    with np.errstate(invalid="ignore", divide="ignore"):
-        table = pd.DataFrame(
-            {
-                "people": sums["departures"] / n,
-                "death_rate": sums["deaths"] / sums["departures"],
-                "smuggled_share": sums["_smuggled"] / sums["departures"],
-            }
-        )
+    rated = sums["departures"].where(sums["departures"] >= MIN_PEOPLE)
+    table = pd.DataFrame(
+        {
+            "people": sums["departures"] / n,
+            "death_rate": sums["deaths"] / rated,
+            "smuggled_share": sums["_smuggled"] / rated,
+        }
+    )
     return table.reset_index()
 
 
@@ -132,11 +136,12 @@ def draw(
     extent: tuple[float, float, float, float],
     busiest: float,
     color: str | None,
+    norm: Normalize | None = None,
 ) -> Any:
     """One map: outlines, the legs of `table` (`color` None: a change, coloured by its sign),
     the places; returns the colour mapping for a colour bar."""
     _basemap(ax, outlines(), set(places["country"]), extent)
-    mappable = _draw_legs(ax, table, places, busiest, color)
+    mappable = _draw_legs(ax, table, places, busiest, color, norm)
     _draw_places(ax, places, extent)
     return mappable
 
@@ -144,10 +149,10 @@ def draw(
 def figure_size(
     extent: tuple[float, float, float, float], cols: int, rows: int
 ) -> tuple[float, float]:
-    """Inches for `cols` x `rows` maps of `extent` with the legend below."""
-    width = 7.0 if cols == 1 else 6.2
+    """Inches for `cols` x `rows` maps of `extent`, a colour bar beside, the legend below."""
+    width = 6.4 if cols == 1 else 5.6
     height = width * (extent[3] - extent[2]) * _aspect(extent) / (extent[1] - extent[0])
-    return width * cols, height * rows + 1.6
+    return width * cols + 1.0, height * rows + 1.5
 
 
 def _aspect(extent: tuple[float, float, float, float]) -> float:
@@ -205,19 +210,36 @@ def _path(a: np.ndarray, b: np.ndarray, curved: bool) -> np.ndarray:
     return (1 - t) ** 2 * a + 2 * (1 - t) * t * control + t**2 * b
 
 
+def color_scale(color: str, tables: list[pd.DataFrame]) -> Normalize:
+    """One colour scale for every map of a figure: death rates on a log scale from the lowest
+    non-zero rate, shares from 0 to 1."""
+    if color != "death_rate":
+        return Normalize(0, 1)
+    rates = pd.concat([t["death_rate"] for t in tables])
+    positive = rates[rates > 0]
+    low = max(float(positive.min()) if len(positive) else 1e-4, 1e-5)
+    return LogNorm(low, max(float(rates.max()), low * 10))
+
+
+def _colormap(color: str) -> Colormap:
+    """The measure's colour map without its palest end (it would vanish on the grey land);
+    legs with too few people to rate are grey."""
+    full = plt_colormaps[COLOR_BY[color][1]]
+    return ListedColormap(full(np.linspace(0.18, 1.0, 256))).with_extremes(bad=UNRATED)
+
+
 def _draw_legs(
-    ax: Axes, table: pd.DataFrame, places: pd.DataFrame, busiest: float, color: str | None
+    ax: Axes,
+    table: pd.DataFrame,
+    places: pd.DataFrame,
+    busiest: float,
+    color: str | None,
+    norm: Normalize | None,
 ) -> Any:
     """The legs, widest last (on top); returns the colour mapping for the colour bar."""
     xy = places[["lon", "lat"]]
     table = table[table["people"].abs() > 0].sort_values("people", key=np.abs)
     mappable = None
-    if color == "death_rate":
-        positive = table["death_rate"][table["death_rate"] > 0]
-        low = max(float(positive.min()) if len(positive) else 1e-4, 1e-5)
-        norm: Normalize = LogNorm(low, max(float(table["death_rate"].max()), low * 10))
-    else:
-        norm = Normalize(0, 1)
     for route, (style, _name) in ROUTES.items():
         part = table[table["route"] == route]
         if part.empty:
@@ -234,11 +256,11 @@ def _draw_legs(
             sign = np.where(part["people"] > 0, MORE, FEWER)
             lines.set_color(np.where(part["clear"], sign, NOISE))
         else:
-            values = part[color].fillna(0).to_numpy()
-            if color == "death_rate":
-                values = np.clip(values, norm.vmin, None)
-            lines.set_array(values)
-            lines.set_cmap(COLOR_BY[color][1])
+            values = part[color].to_numpy(float)
+            if isinstance(norm, LogNorm):  # no death is drawn as the lowest rate
+                values = np.where(values == 0, norm.vmin, values)
+            lines.set_array(np.ma.masked_invalid(values))
+            lines.set_cmap(_colormap(color))
             lines.set_norm(norm)
             mappable = lines
         ax.add_collection(lines)
@@ -293,7 +315,11 @@ def legend(fig: Figure, busiest: float, difference: bool) -> None:
         handles.append(
             Line2D([], [], color="0.4", linewidth=0.4 + MAX_WIDTH * people / busiest, label=label)
         )
-    if difference:
+    if not difference:
+        handles.append(
+            Line2D([], [], color=UNRATED, linewidth=4, label=f"under {MIN_PEOPLE} people: no rate")
+        )
+    else:
         handles += [
             Line2D([], [], color=MORE, linewidth=4, label="more people"),
             Line2D([], [], color=FEWER, linewidth=4, label="fewer people"),
@@ -312,7 +338,14 @@ def legend(fig: Figure, busiest: float, difference: bool) -> None:
         )
         for marker, name in KINDS.values()
     ]
-    fig.legend(handles=handles, loc="outside lower center", ncols=4, fontsize=7, frameon=False)
+    fig.legend(
+        handles=handles,
+        loc="outside lower center",
+        ncols=4,
+        fontsize=7,
+        frameon=False,
+        handlelength=3.5,
+    )
 
 
 def _nice_widths(busiest: float) -> list[float]:

@@ -19,8 +19,9 @@ import matplotlib as mpl
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
+from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, PercentFormatter
+from matplotlib.ticker import FuncFormatter, LogLocator, PercentFormatter
 
 from routesim import flowmap
 from routesim.network import RouteNetwork
@@ -28,11 +29,12 @@ from routesim.outcomes import DESCRIPTIONS, format_value, write_atomically
 from routesim.scenario import ScenarioError
 
 COLORS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#000000")
-LINESTYLES = ("-", "--", "-.", ":")
+LINESTYLES = ("-", "--", "-.", ":", (0, (5, 1, 1, 1, 1, 1)), (0, (8, 2)))
 MARKERS = ("o", "s", "^", "D", "v", "P", "X")
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)  # median, 50% and 90% of runs
 BINS = 10  # a continuous design (lhs, sobol) is cut into this many bins for response curves
 FORMATS = (".png", ".svg", ".pdf")
+PAGE_WIDTH = 12.0  # inches: a figure's widest
 HEADLINE = (
     "arrived",
     "dead",
@@ -64,7 +66,7 @@ def distributions(
             values = [g[metric].dropna().to_numpy(float) for _, g in groups]
             labels = [label for label, _ in groups]
             if kind == "ecdf":
-                _ecdf(ax, metric, labels, values)
+                _ecdf(ax, metric, labels, values, by)
             else:
                 _boxes(ax, metric, labels, values, kind)
                 ax.set_xlabel(by if by != "scenario" else "")
@@ -133,13 +135,12 @@ def daily(
         for ax, metric in zip(axes, metrics, strict=False):
             for i, (label, g) in enumerate(groups):
                 q = g.groupby("day")[metric].quantile(QUANTILES).unstack()
-                name = f"{by} = {label}" if by and by != "scenario" else label
-                _bands(ax, q, i, name if len(groups) > 1 else "median", outer=len(groups) == 1)
+                _bands(ax, q, i, label if len(groups) > 1 else "median", outer=len(groups) == 1)
             _mark_policies(ax, series)
             _unit_axis(ax, metric)
             ax.set_xlabel("day")
             ax.set_title(f"{_label(metric)} (cumulative)")
-        _band_legend(fig, axes[0], len(groups))
+        _band_legend(fig, axes[0], len(groups), by)
         _title(fig, series, title, f"daily series{_pooled(series, by)}")
     return fig
 
@@ -223,13 +224,19 @@ def flows(
         )
     by = _by(legs, by)
     groups = _groups(legs, by)
+
+    def name(label: str) -> str:
+        return f"{by} = {label}" if by and by != "scenario" else label
+
     if difference:
         if len(groups) < 2:
             raise _error(legs, "--difference", "needs two groups of runs (see --by)")
         (base_label, base), rest = groups[0], groups[1:]
-        panels = [(f"{label} minus {base_label}", flowmap.change(g, base)) for label, g in rest]
+        panels = [
+            (f"{name(label)} minus {base_label}", flowmap.change(g, base)) for label, g in rest
+        ]
     else:
-        panels = [(label, flowmap.mean_flows(g)) for label, g in groups]
+        panels = [(name(label), flowmap.mean_flows(g)) for label, g in groups]
     places = flowmap.places(network or RouteNetwork.load(), legs)
     extent = flowmap.extent(places)
     busiest = max(float(p["people"].abs().max()) for _, p in panels) or 1.0
@@ -241,15 +248,17 @@ def flows(
         for ax in axes[len(panels) :]:
             ax.set_visible(False)
         axes = axes[: len(panels)]
+        shade = None if difference else color
+        norm = None if difference else flowmap.color_scale(color, [t for _, t in panels])
         for ax, (label, table) in zip(axes, panels, strict=True):
-            mappable = flowmap.draw(
-                ax, table, places, extent, busiest, None if difference else color
-            )
+            mappable = flowmap.draw(ax, table, places, extent, busiest, shade, norm)
             ax.set_title(label if by or difference else "", fontsize=9)
         flowmap.legend(fig, busiest, difference)
         if not difference and mappable is not None:
             bar = fig.colorbar(mappable, ax=axes, shrink=0.6, pad=0.01)
             bar.set_label(flowmap.COLOR_BY[color][0])
+            if isinstance(norm, LogNorm):
+                bar.ax.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
             bar.ax.yaxis.set_major_formatter(FuncFormatter(flowmap.percent))
         what = "change in people setting off" if difference else "people setting off (width)"
         _title(fig, legs, title, f"{what} on each leg, mean per run{_pooled(legs, by)}")
@@ -284,6 +293,7 @@ def _style() -> AbstractContextManager[Any]:
             "axes.spines.top": False,
             "axes.spines.right": False,
             "axes.grid": True,
+            "axes.axisbelow": True,
             "grid.color": "0.9",
             "grid.linewidth": 0.6,
             "svg.fonttype": "none",  # text stays text in SVG: editable, searchable
@@ -298,8 +308,9 @@ def _metadata(fmt: str) -> dict[str, Any] | None:
 
 
 def _panels(n: int, width: float, height: float = 3.0) -> tuple[Figure, list[Axes]]:
-    """A figure of `n` small multiples, at most three a row."""
-    cols = min(n, 3)
+    """A figure of `n` small multiples, at most three a row and about a page wide."""
+    width = min(width, PAGE_WIDTH)
+    cols = max(1, min(n, 3, int(PAGE_WIDTH // width)))
     rows = -(-n // cols)
     fig = Figure(figsize=(width * cols, height * rows + 0.7), layout="constrained")
     axes = fig.subplots(rows, cols, squeeze=False).ravel().tolist()
@@ -385,16 +396,18 @@ def _unit_axis(ax: Axes, metric: str, axis: str = "y") -> None:
 
 
 def _title(fig: Figure, frame: pd.DataFrame, title: str | None, what: str) -> None:
-    """Title: what is shown, then what was run (sweep, runs, replicates, routesim version)."""
+    """Title: what was run (sweep, runs, replicates, routesim version), then what is shown."""
     a = frame.attrs
     runs = frame["run_id"].nunique()
     per_point = frame.groupby("point")["run_id"].nunique()
-    reps = f"{per_point.min()}" if per_point.min() == per_point.max() else "unequal"
-    ran = (
-        f"{a.get('sweep', '')}: {runs} runs ({per_point.size} design points x {reps} replicates"
-        f"), routesim {a.get('routesim_version', '?')}"
-    )
-    fig.suptitle(title or f"{ran}\n{what}", fontsize=10)
+    if runs == 1:
+        ran = f"1 run (seed {frame['seed'].iloc[0]})"
+    else:
+        reps = f"{per_point.min()}" if per_point.min() == per_point.max() else "unequal"
+        points = "1 design point" if per_point.size == 1 else f"{per_point.size} design points"
+        ran = f"{runs} runs ({points} x {reps} replicates)"
+    version = a.get("routesim_version", "?")
+    fig.suptitle(title or f"{a.get('sweep', '')}: {ran}, routesim {version}\n{what}", fontsize=10)
 
 
 # --- distributions -----------------------------------------------------------------------------
@@ -461,7 +474,9 @@ def _boxes(ax: Axes, metric: str, labels: list[str], values: list[np.ndarray], k
     ax.grid(axis="x", visible=False)
 
 
-def _ecdf(ax: Axes, metric: str, labels: list[str], values: list[np.ndarray]) -> None:
+def _ecdf(
+    ax: Axes, metric: str, labels: list[str], values: list[np.ndarray], by: str | None
+) -> None:
     for i, (label, v) in enumerate(zip(labels, values, strict=True)):
         if not len(v):
             continue
@@ -474,7 +489,8 @@ def _ecdf(ax: Axes, metric: str, labels: list[str], values: list[np.ndarray]) ->
     ax.yaxis.set_major_formatter(PercentFormatter(1.0))
     ax.set_ylabel("share of runs at or below")
     _unit_axis(ax, metric, axis="x")
-    ax.legend(loc="lower right", fontsize=6.5, frameon=False)
+    title = by if by != "scenario" else None
+    ax.legend(loc="lower right", fontsize=6.5, title=title, title_fontsize=6.5, frameon=False)
 
 
 # --- bands (response curves, daily series) -----------------------------------------------------
@@ -500,7 +516,8 @@ def _bands(ax: Axes, q: pd.DataFrame, i: int, label: str, outer: bool = True) ->
     )
 
 
-def _band_legend(fig: Figure, ax: Axes, lines: int) -> None:
+def _band_legend(fig: Figure, ax: Axes, lines: int, title: str | None = None) -> None:
+    """One legend below the panels: the lines (titled by what they are), then the bands."""
     from matplotlib.patches import Patch
 
     handles, labels = ax.get_legend_handles_labels()
@@ -511,7 +528,14 @@ def _band_legend(fig: Figure, ax: Axes, lines: int) -> None:
     else:
         handles += [Patch(color=grey, alpha=0.35)]
         labels += ["50% of runs"]
-    fig.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 4))
+    fig.legend(
+        handles,
+        labels,
+        loc="outside lower center",
+        ncols=min(len(labels), 6),
+        title=title if lines > 1 and title != "scenario" else None,
+        title_fontsize=8,
+    )
 
 
 def _mark_policies(ax: Axes, series: pd.DataFrame) -> None:
