@@ -329,3 +329,38 @@ def test_flows_of_a_sweep_that_kept_no_legs_says_how_to_keep_them(tmp_path: Path
     routesim.sweep(path, tmp_path / "out", workers=1, progress=False)
     said = _cli(["plot", str(tmp_path / "out"), "--kind", "flows"], code=2)
     assert "legs: true" in said and said.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("scenarios", "extra", "message"),
+    [
+        (["baseline.yaml"], [], "give two scenarios or more"),
+        (["baseline.yaml", "baseline.yaml"], [], "two scenarios are named 'baseline'"),
+        (["baseline.yaml", "no-ngo-rescue.yaml"], ["--metric", "joy"], "unknown metric 'joy'"),
+        (["baseline.yaml", "missing.yaml"], [], "file not found"),
+    ],
+)
+def test_bad_comparisons_get_one_line_before_anything_runs(
+    tmp_path: Path, scenarios: list[str], extra: list[str], message: str
+) -> None:
+    from .conftest import SCENARIOS
+
+    paths = [str(SCENARIOS / s) for s in scenarios]
+    said = _cli(["compare", *paths, *extra, "--out", str(tmp_path / "out")], code=2)
+    assert message in said and said.count("\n") == 1
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_sweep_over_several_scenarios_draws_a_line_each(tmp_path: Path) -> None:
+    grid = {"kind": "grid", "parameters": {"migrants.risk_aversion": [0.5, 1.5]}}
+    path = write_experiment(tmp_path, {"design": grid, "replicates": 2})
+    closed = {"extends": "tiny.yaml", "name": "closed", "policies": [{**POLICY, "day": 0}]}
+    (tmp_path / "closed.yaml").write_text(yaml.safe_dump(closed))
+    spec = yaml.safe_load(path.read_text())
+    path.write_text(yaml.safe_dump({**spec, "scenario": ["tiny.yaml", "closed.yaml"]}))
+    results = routesim.sweep(path, tmp_path / "out", workers=1, progress=False)
+    assert results.groupby(["scenario", "migrants.risk_aversion"]).size().tolist() == [2] * 4
+    fig = plots.response(results, ["arrived_central"], by="migrants.risk_aversion")
+    assert [line.get_label() for line in fig.axes[0].lines] == ["tiny", "closed"]
+    central = results.groupby("scenario")["arrived_central"].median()
+    assert central["closed"] < central["tiny"]  # Libya's sea legs closed from day 0

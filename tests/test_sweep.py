@@ -326,6 +326,19 @@ BAD = {
     "unknown metric": ({"metrics": ["happiness"]}, "metrics: unknown metric 'happiness'"),
     "unknown key": ({"replicate": 3}, "replicate: unknown key (allowed: name, description"),
     "no scenario": ({"scenario": "missing.yaml"}, "missing.yaml: file not found"),
+    "empty scenario list": ({"scenario": []}, "name at least one scenario file"),
+    "sobol over scenarios": (
+        {
+            "scenario": ["tiny.yaml", "tiny.yaml"],
+            "design": {
+                "kind": "sobol",
+                "samples": 8,
+                "parameters": {"migrants.risk_aversion": [0.5, 2]},
+            },
+        },
+        "a sobol design takes one scenario",
+    ),
+    "same scenario twice": ({"scenario": ["tiny.yaml", "tiny.yaml"]}, "two scenarios are named"),
 }
 
 

@@ -5,6 +5,7 @@ result = routesim.run("scenarios/baseline.yaml", seed=1)
 result.summary["metrics"]["arrived_central"], result.daily, result.legs
 
 table = routesim.sweep("experiments/central-interception.yaml")   # or load_results(DIR) later
+from routesim import plots; fig = plots.response(table, ["dead"])   # figures
 """
 
 from routesim.experiment import Experiment
@@ -14,7 +15,7 @@ from routesim.outcomes import METRICS, RunResult
 from routesim.runner import run
 from routesim.scenario import Scenario, ScenarioError
 from routesim.sensitivity import sobol_indices
-from routesim.store import load_daily, load_results
+from routesim.store import load_daily, load_legs, load_results
 from routesim.sweep import sweep
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "Scenario",
     "ScenarioError",
     "load_daily",
+    "load_legs",
     "load_results",
     "run",
     "sobol_indices",

@@ -14,7 +14,7 @@ from typing import NoReturn
 import pandas as pd
 
 from routesim.experiment import Experiment
-from routesim.outcomes import check_output_folder, format_value, write_atomically
+from routesim.outcomes import KEY_METRICS, check_output_folder, format_value, write_atomically
 from routesim.runner import prepare, run
 from routesim.scenario import Scenario, ScenarioError
 
@@ -241,7 +241,7 @@ def build_parser() -> argparse.ArgumentParser:
         "compare",
         help="run (or read) scenarios side by side with replicates, and draw them",
         description="Run each scenario REPLICATES times (or read the runs already in --out), "
-        "print each headline metric's median and 90%% interval per scenario, and draw "
+        "print each metric's median and 5-95% interval per scenario, and draw "
         "DIR/compare.png (the distributions side by side) and DIR/flows.png (each scenario's "
         "change in people per leg from the first).",
         epilog=COMPARE_EPILOG,
@@ -258,8 +258,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--metric",
         action="append",
         metavar="M",
-        help="a metric to draw; repeatable "
-        "(default: arrived, dead, sea_death_rate, intercepted, smuggler_use_share, fees)",
+        help=f"a metric to keep and draw; repeatable (default: {', '.join(KEY_METRICS)})",
     )
     p_compare.add_argument(
         "--out", type=Path, metavar="DIR", help="results folder (default: runs/A-vs-B)"
@@ -284,7 +283,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="what to draw (see below)",
     )
     p_plot.add_argument(
-        "--metric", action="append", metavar="M", help="a metric; repeatable (default: headline)"
+        "--metric",
+        action="append",
+        metavar="M",
+        help="a metric; repeatable (default: up to six of the key metrics kept)",
     )
     p_plot.add_argument(
         "--by", metavar="PARAM", help="group runs by a swept parameter's path, or by scenario"
@@ -425,7 +427,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     from routesim import plots
     from routesim.store import load_legs
 
-    metrics = args.metric or [m for m in plots.HEADLINE]
+    metrics = args.metric or list(KEY_METRICS)
     experiment = Experiment.comparison(args.scenarios, args.replicates, args.seed, metrics)
     out = args.out or experiment.results_folder
     results, runs, failed = _sweep(experiment, out, args)

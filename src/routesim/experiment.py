@@ -28,6 +28,7 @@ from routesim.scenario import Scenario, ScenarioError, _Strict, read_yaml, valid
 Value = bool | int | float | str
 KNOWN_METRICS = METRICS + EXTRA_METRICS
 RESERVED = ("seed", "name", "source")  # set per run or meaningless to vary
+COMPARE = "routesim compare"  # where a comparison's errors come from (its paths: the cwd's)
 
 
 class Design(_Strict):
@@ -106,17 +107,21 @@ class Experiment(_Strict):
     ) -> Experiment:
         """Scenarios side by side: each run `replicates` times, keeping `metrics`, their daily
         series and per-leg tables."""
-        files = tuple(str(s) for s in scenarios)
-        name = name or "-vs-".join(Path(f).stem for f in files)
-        return cls(
-            name=name,
-            scenario=files,
-            replicates=replicates,
-            seed=seed,
-            metrics=tuple(metrics),
-            daily=tuple(metrics),
-            legs=True,
-        )
+        files = [str(s) for s in scenarios]
+        if len(files) < 2:
+            raise ScenarioError(
+                COMPARE, "SCENARIO", "give two scenarios or more: the base, then the others"
+            )
+        data = {
+            "name": name or "-vs-".join(Path(f).stem for f in files),
+            "scenario": files,
+            "replicates": replicates,
+            "seed": seed,
+            "metrics": list(metrics),
+            "daily": list(metrics),
+            "legs": True,
+        }
+        return validate(cls, data, COMPARE)
 
     @classmethod
     def load(cls, path: str | Path) -> Experiment:

@@ -70,6 +70,19 @@ EXTRA_METRICS = (
     "extortion_eur",
     "right_of_way_eur",
 )
+# What a comparison shows unless told otherwise: flows, deaths, risk, enforcement, dependence on
+# smugglers and who profits.
+KEY_METRICS = (
+    "arrived",
+    "dead",
+    "sea_death_rate",
+    "intercepted",
+    "smuggler_use_share",
+    "mean_fee_paid_eur",
+    "smuggler_revenue_eur",
+    "kidnapped",
+)
+
 # What each metric means, and its unit, for tables and figure axes (counts are people; a unit
 # starting with % is a share).
 DESCRIPTIONS: dict[str, tuple[str, str]] = {

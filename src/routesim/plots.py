@@ -25,7 +25,7 @@ from matplotlib.ticker import FuncFormatter, LogLocator, PercentFormatter
 
 from routesim import flowmap
 from routesim.network import RouteNetwork
-from routesim.outcomes import DESCRIPTIONS, format_value, write_atomically
+from routesim.outcomes import DESCRIPTIONS, KEY_METRICS, format_value, write_atomically
 from routesim.scenario import ScenarioError
 
 COLORS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#000000")
@@ -35,16 +35,6 @@ QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)  # median, 50% and 90% of runs
 BINS = 10  # a continuous design (lhs, sobol) is cut into this many bins for response curves
 FORMATS = (".png", ".svg", ".pdf")
 PAGE_WIDTH = 12.0  # inches: a figure's widest
-HEADLINE = (
-    "arrived",
-    "dead",
-    "sea_death_rate",
-    "intercepted",
-    "smuggler_use_share",
-    "mean_fee_paid_eur",
-    "smuggler_revenue_eur",
-    "kidnapped",
-)
 
 
 def distributions(
@@ -331,7 +321,7 @@ def _metrics(
     if frame.empty:
         raise _error(frame, "", "no finished runs to plot (is the sweep done?)")
     if not metrics:
-        metrics = [m for m in HEADLINE if m in kept][:6] or kept[:6]
+        metrics = [m for m in KEY_METRICS if m in kept][:6] or kept[:6]
     for metric in metrics:
         if metric not in kept:
             raise _error(frame, "--metric", f"{metric!r} was not kept (kept: {', '.join(kept)})")

@@ -288,12 +288,12 @@ class Scenario(_Strict):
 
     def policy_days(self) -> list[tuple[int, str]]:
         """The days within the run (after day 0) on which policies take effect, each with the
-        first such policy's id (or position): where plots mark a change."""
-        marks: dict[int, str] = {}
+        ids (or positions) of those policies: where plots mark a change."""
+        marks: dict[int, list[str]] = {}
         for i, policy in enumerate(self.policies):
             if 0 < policy.day < self.days:
-                marks.setdefault(policy.day, policy.id or f"policy {i}")
-        return sorted(marks.items())
+                marks.setdefault(policy.day, []).append(policy.id or f"policy {i}")
+        return [(day, ", ".join(ids)) for day, ids in sorted(marks.items())]
 
     def with_overrides(self, overrides: Sequence[str]) -> Scenario:
         """A copy with `PATH=VALUE` overrides applied over every value, defaults included."""
