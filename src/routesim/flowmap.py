@@ -9,7 +9,7 @@ leave it. Routes are told apart by line style (and named), so colour is free for
 from __future__ import annotations
 
 from importlib import resources
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -21,7 +21,9 @@ from matplotlib.collections import LineCollection
 from matplotlib.colors import Colormap, ListedColormap, LogNorm, Normalize
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.ticker import FuncFormatter, LogLocator
 
+from routesim import figures
 from routesim.network import RouteNetwork
 from routesim.scenario import ScenarioError
 
@@ -50,7 +52,72 @@ MAX_WIDTH = 9.0  # points, for the busiest leg
 MAP_REGION = (-30.0, 45.0, -5.0, 50.0)  # lon, lon, lat, lat the outlines cover
 
 
-def percent(x: float, _: Any = None) -> str:
+def flows(
+    legs: pd.DataFrame,
+    by: str | None = None,
+    color: Literal["death_rate", "smuggled_share"] = "death_rate",
+    difference: bool = False,
+    network: RouteNetwork | None = None,
+    title: str | None = None,
+) -> Figure:
+    """Route-flow map of `legs` (from `load_legs`): one map per group of runs (`by`: the
+    scenarios, or a swept parameter), legs as wide as the people setting off on them (mean per
+    run) and coloured by `color`; with `difference=True`, each group after the first is drawn
+    as its change from the first (more people in orange, fewer in purple)."""
+    if color not in COLOR_BY:
+        allowed = ", ".join(COLOR_BY)
+        raise figures.error(legs, "--color", f"{color!r} is not a leg measure (allowed: {allowed})")
+    if legs.empty:
+        raise figures.error(
+            legs,
+            "",
+            "no per-leg tables to map: a sweep keeps them with `legs: true` in its file "
+            "(run and compare folders always have them)",
+        )
+    by = figures.grouping(legs, by)
+    groups = figures.groups(legs, by)
+
+    def name(label: str) -> str:
+        return f"{by} = {label}" if by and by != "scenario" else label
+
+    if difference:
+        if len(groups) < 2:
+            raise figures.error(legs, "--difference", "needs two groups of runs (see --by)")
+        (base_label, base), rest = groups[0], groups[1:]
+        panels = [(f"{name(label)} minus {base_label}", change(g, base)) for label, g in rest]
+    else:
+        panels = [(name(label), mean_flows(g)) for label, g in groups]
+    places = _places(network or RouteNetwork.load(), legs)
+    extent = _extent(places)
+    busiest = max(float(p["people"].abs().max()) for _, p in panels) or 1.0
+    with figures.style():
+        cols = min(len(panels), 2)
+        rows = -(-len(panels) // cols)
+        fig = Figure(figsize=_figure_size(extent, cols, rows), layout="constrained")
+        axes = fig.subplots(rows, cols, squeeze=False).ravel().tolist()
+        for ax in axes[len(panels) :]:
+            ax.set_visible(False)
+        axes = axes[: len(panels)]
+        shade = None if difference else color
+        norm = None if difference else _color_scale(color, [t for _, t in panels])
+        for ax, (label, table) in zip(axes, panels, strict=True):
+            mappable = _draw(ax, table, places, extent, busiest, shade, norm)
+            ax.set_title(label if by or difference else "", fontsize=9)
+        _legend(fig, busiest, difference)
+        if not difference and mappable is not None:
+            bar = fig.colorbar(mappable, ax=axes, shrink=0.6, pad=0.01)
+            bar.set_label(COLOR_BY[color][0])
+            if isinstance(norm, LogNorm):
+                bar.ax.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+            bar.ax.yaxis.set_major_formatter(FuncFormatter(_percent))
+        what = "change in people setting off" if difference else "people setting off (width)"
+        figures.title(
+            fig, legs, title, f"{what} on each leg, mean per run{figures.pooled(legs, by)}"
+        )
+    return fig
+
+
+def _percent(x: float, _: Any = None) -> str:
     """A rate for the colour bar: 0.05%, 0.2%, 5%, 50%."""
     return f"{x * 100:.0f}%" if x >= 0.1 else f"{x * 100:.2g}%"
 
@@ -95,7 +162,7 @@ def _per_run(runs: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({"mean": per_run.mean(axis=1), "se": per_run.sem(axis=1)})
 
 
-def places(network: RouteNetwork, legs: pd.DataFrame) -> pd.DataFrame:
+def _places(network: RouteNetwork, legs: pd.DataFrame) -> pd.DataFrame:
     """Where each place the legs touch lies, its country and its kind."""
     locations = network.locations.set_index("name")
     used = pd.unique(legs[["leg_from", "leg_to"]].to_numpy().ravel())
@@ -112,7 +179,7 @@ def places(network: RouteNetwork, legs: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def extent(places: pd.DataFrame) -> tuple[float, float, float, float]:
+def _extent(places: pd.DataFrame) -> tuple[float, float, float, float]:
     """The places inside the outlines' region, with a margin: lon min, max, lat min, max."""
     lon0, lon1, lat0, lat1 = MAP_REGION
     inside = places[places.lon.between(lon0, lon1) & places.lat.between(lat0, lat1)]
@@ -124,12 +191,12 @@ def extent(places: pd.DataFrame) -> tuple[float, float, float, float]:
     )
 
 
-def outlines() -> pd.DataFrame:
+def _outlines() -> pd.DataFrame:
     with resources.files("routesim").joinpath("data/maps/countries.csv").open() as handle:
         return pd.read_csv(handle, comment="#")
 
 
-def draw(
+def _draw(
     ax: Axes,
     table: pd.DataFrame,
     places: pd.DataFrame,
@@ -140,13 +207,13 @@ def draw(
 ) -> Any:
     """One map: outlines, the legs of `table` (`color` None: a change, coloured by its sign),
     the places; returns the colour mapping for a colour bar."""
-    _basemap(ax, outlines(), set(places["country"]), extent)
+    _basemap(ax, _outlines(), set(places["country"]), extent)
     mappable = _draw_legs(ax, table, places, busiest, color, norm)
     _draw_places(ax, places, extent)
     return mappable
 
 
-def figure_size(
+def _figure_size(
     extent: tuple[float, float, float, float], cols: int, rows: int
 ) -> tuple[float, float]:
     """Inches for `cols` x `rows` maps of `extent`, a colour bar beside, the legend below."""
@@ -210,7 +277,7 @@ def _path(a: np.ndarray, b: np.ndarray, curved: bool) -> np.ndarray:
     return (1 - t) ** 2 * a + 2 * (1 - t) * t * control + t**2 * b
 
 
-def color_scale(color: str, tables: list[pd.DataFrame]) -> Normalize:
+def _color_scale(color: str, tables: list[pd.DataFrame]) -> Normalize:
     """One colour scale for every map of a figure: death rates on a log scale from the lowest
     non-zero rate, shares from 0 to 1."""
     if color != "death_rate":
@@ -304,7 +371,7 @@ def _draw_places(ax: Axes, places: pd.DataFrame, extent: tuple[float, float, flo
         )
 
 
-def legend(fig: Figure, busiest: float, difference: bool) -> None:
+def _legend(fig: Figure, busiest: float, difference: bool) -> None:
     """Routes (line styles), widths (people) and places (markers), below the maps."""
     handles: list[Any] = [
         Line2D([], [], color="0.2", linestyle=style, linewidth=2.2, label=name)

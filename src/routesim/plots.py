@@ -4,36 +4,31 @@ Every function takes a DataFrame and returns a matplotlib Figure made without py
 state: safe in scripts, notebooks and worker processes). Axes say what is counted and in which
 unit (people, not agents; EUR; shares), and each figure is titled with what was run. Colours
 are Okabe-Ito (told apart by colour-blind readers) paired with line styles and markers, so
-every figure also reads in greyscale. `save` writes PNG, SVG or PDF.
+every figure also reads in greyscale. `flows` (the route map) lives in `flowmap`; `save`
+writes PNG, SVG or PDF.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from contextlib import AbstractContextManager
-from functools import partial
-from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
-import matplotlib as mpl
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
-from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, LogLocator, PercentFormatter
+from matplotlib.ticker import FuncFormatter, PercentFormatter
 
-from routesim import flowmap
-from routesim.network import RouteNetwork
-from routesim.outcomes import DESCRIPTIONS, KEY_METRICS, format_value, write_atomically
-from routesim.scenario import ScenarioError
+from routesim import figures
+from routesim.figures import save
+from routesim.flowmap import flows
+from routesim.outcomes import DESCRIPTIONS, KEY_METRICS, format_value
 
 COLORS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#000000")
 LINESTYLES = ("-", "--", "-.", ":", (0, (5, 1, 1, 1, 1, 1)), (0, (8, 2)))
 MARKERS = ("o", "s", "^", "D", "v", "P", "X")
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)  # median, 50% and 90% of runs
 BINS = 10  # a continuous design (lhs, sobol) is cut into this many bins for response curves
-FORMATS = (".png", ".svg", ".pdf")
 PAGE_WIDTH = 12.0  # inches: a figure's widest
 
 
@@ -48,9 +43,9 @@ def distributions(
     swept parameter (`by`): a box (25-75 %, whiskers 5-95 %) or violin with every run shown as
     a dot and the median and 90 % interval written above, or empirical CDFs (`kind="ecdf"`)."""
     metrics = _metrics(results, metrics)
-    by = _by(results, by)
-    groups = _groups(results, by)
-    with _style():
+    by = figures.grouping(results, by)
+    groups = figures.groups(results, by)
+    with figures.style():
         fig, axes = _panels(len(metrics), width=max(3.2, 0.9 * len(groups) + 1.2))
         for ax, metric in zip(axes, metrics, strict=False):
             values = [g[metric].dropna().to_numpy(float) for _, g in groups]
@@ -67,7 +62,9 @@ def distributions(
             else f"{'box: 25-75%, whiskers' if kind == 'box' else 'violin, line'}: 5-95% of runs; "
             "dots: runs; numbers: median and 5-95%"
         )
-        _title(fig, results, title, f"distribution over runs ({how}){_pooled(results, by)}")
+        figures.title(
+            fig, results, title, f"distribution over runs ({how}){figures.pooled(results, by)}"
+        )
     return fig
 
 
@@ -84,17 +81,19 @@ def response(
     params = results.attrs.get("parameters", [])
     by = by or (params[0] if len(params) == 1 else None)
     if by is None:
-        raise _error(results, "--by", f"name the parameter to plot against ({_swept(results)})")
+        raise figures.error(
+            results, "--by", f"name the parameter to plot against ({figures.swept(results)})"
+        )
     if by not in params:
-        raise _error(results, "--by", f"{by!r} was not swept ({_swept(results)})")
+        raise figures.error(results, "--by", f"{by!r} was not swept ({figures.swept(results)})")
     x = pd.to_numeric(results[by], errors="coerce")
     if x.isna().any():
-        raise _error(results, "--by", f"{by} is not numeric: use --kind distributions")
+        raise figures.error(results, "--by", f"{by} is not numeric: use --kind distributions")
     if x.nunique() > 2 * BINS:
         x = x.groupby(pd.qcut(x, BINS, duplicates="drop"), observed=True).transform("median")
     frame = results.assign(_x=x)
-    lines = _groups(frame, "scenario" if frame["scenario"].nunique() > 1 else None)
-    with _style():
+    lines = figures.groups(frame, "scenario" if frame["scenario"].nunique() > 1 else None)
+    with figures.style():
         fig, axes = _panels(len(metrics), width=3.8)
         for ax, metric in zip(axes, metrics, strict=False):
             for i, (label, g) in enumerate(lines):
@@ -105,7 +104,7 @@ def response(
             ax.set_title(_label(metric))
         _band_legend(fig, axes[0], len(lines))
         binned = " (binned)" if frame["_x"].nunique() < results[by].nunique() else ""
-        _title(fig, results, title, f"response to {by}{binned}{_pooled(results, by)}")
+        figures.title(fig, results, title, f"response to {by}{binned}{figures.pooled(results, by)}")
     return fig
 
 
@@ -115,12 +114,13 @@ def daily(
     by: str | None = None,
     title: str | None = None,
 ) -> Figure:
-    """Daily series (cumulative counts from day 0) across replicates: median with the bands
-    holding 50 % and 90 % of runs, a line per group (`by`), policy change days marked."""
+    """Daily series across replicates (counts cumulative from day 0, shares and stocks as of
+    each day): median with the band of 50 % of runs (and 90 % when there is one line), a line
+    per group (`by`), days on which policies take effect marked."""
     metrics = _metrics(series, metrics, kept=[c for c in series.columns if c in DESCRIPTIONS])
-    by = _by(series, by)
-    groups = _groups(series, by)
-    with _style():
+    by = figures.grouping(series, by)
+    groups = figures.groups(series, by)
+    with figures.style():
         fig, axes = _panels(len(metrics), width=4.2)
         for ax, metric in zip(axes, metrics, strict=False):
             for i, (label, g) in enumerate(groups):
@@ -129,9 +129,14 @@ def daily(
             _mark_policies(ax, series)
             _unit_axis(ax, metric)
             ax.set_xlabel("day")
-            ax.set_title(f"{_label(metric)} (cumulative)")
+            ax.set_title(_label(metric))
         _band_legend(fig, axes[0], len(groups), by)
-        _title(fig, series, title, f"daily series{_pooled(series, by)}")
+        figures.title(
+            fig,
+            series,
+            title,
+            f"daily series (counts cumulative from day 0){figures.pooled(series, by)}",
+        )
     return fig
 
 
@@ -139,7 +144,7 @@ def sobol(indices: pd.DataFrame | Sequence[pd.DataFrame], title: str | None = No
     """First-order (S1) and total (ST) Sobol indices with their confidence intervals, one panel
     per metric, from `routesim.sobol_indices`."""
     tables = [indices] if isinstance(indices, pd.DataFrame) else list(indices)
-    with _style():
+    with figures.style():
         height = 0.45 * max(len(t) for t in tables) + 1.2
         fig, axes = _panels(len(tables), width=4.4, height=height)
         for ax, table in zip(axes, tables, strict=False):
@@ -190,111 +195,7 @@ def sobol(indices: pd.DataFrame | Sequence[pd.DataFrame], title: str | None = No
     return fig
 
 
-def flows(
-    legs: pd.DataFrame,
-    by: str | None = None,
-    color: Literal["death_rate", "smuggled_share"] = "death_rate",
-    difference: bool = False,
-    network: RouteNetwork | None = None,
-    title: str | None = None,
-) -> Figure:
-    """Route-flow map of `legs` (from `load_legs`): one map per group of runs (`by`: the
-    scenarios, or a swept parameter), legs as wide as the people setting off on them (mean per
-    run) and coloured by `color`; with `difference=True`, each group after the first is drawn
-    as its change from the first (more people in orange, fewer in purple)."""
-    if color not in flowmap.COLOR_BY:
-        allowed = ", ".join(flowmap.COLOR_BY)
-        raise _error(legs, "--color", f"{color!r} is not a leg measure (allowed: {allowed})")
-    if legs.empty:
-        raise _error(
-            legs,
-            "",
-            "no per-leg tables to map: a sweep keeps them with `legs: true` in its file "
-            "(run and compare folders always have them)",
-        )
-    by = _by(legs, by)
-    groups = _groups(legs, by)
-
-    def name(label: str) -> str:
-        return f"{by} = {label}" if by and by != "scenario" else label
-
-    if difference:
-        if len(groups) < 2:
-            raise _error(legs, "--difference", "needs two groups of runs (see --by)")
-        (base_label, base), rest = groups[0], groups[1:]
-        panels = [
-            (f"{name(label)} minus {base_label}", flowmap.change(g, base)) for label, g in rest
-        ]
-    else:
-        panels = [(name(label), flowmap.mean_flows(g)) for label, g in groups]
-    places = flowmap.places(network or RouteNetwork.load(), legs)
-    extent = flowmap.extent(places)
-    busiest = max(float(p["people"].abs().max()) for _, p in panels) or 1.0
-    with _style():
-        cols = min(len(panels), 2)
-        rows = -(-len(panels) // cols)
-        fig = Figure(figsize=flowmap.figure_size(extent, cols, rows), layout="constrained")
-        axes = fig.subplots(rows, cols, squeeze=False).ravel().tolist()
-        for ax in axes[len(panels) :]:
-            ax.set_visible(False)
-        axes = axes[: len(panels)]
-        shade = None if difference else color
-        norm = None if difference else flowmap.color_scale(color, [t for _, t in panels])
-        for ax, (label, table) in zip(axes, panels, strict=True):
-            mappable = flowmap.draw(ax, table, places, extent, busiest, shade, norm)
-            ax.set_title(label if by or difference else "", fontsize=9)
-        flowmap.legend(fig, busiest, difference)
-        if not difference and mappable is not None:
-            bar = fig.colorbar(mappable, ax=axes, shrink=0.6, pad=0.01)
-            bar.set_label(flowmap.COLOR_BY[color][0])
-            if isinstance(norm, LogNorm):
-                bar.ax.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
-            bar.ax.yaxis.set_major_formatter(FuncFormatter(flowmap.percent))
-        what = "change in people setting off" if difference else "people setting off (width)"
-        _title(fig, legs, title, f"{what} on each leg, mean per run{_pooled(legs, by)}")
-    return fig
-
-
-def save(fig: Figure, path: str | Path, dpi: int = 200) -> Path:
-    """Write `fig` to `path` (.png, .svg or .pdf), whole or not at all."""
-    path = Path(path)
-    if path.suffix.lower() not in FORMATS:
-        raise ScenarioError(
-            path, "--out", f"unknown figure format {path.suffix!r} (allowed: {', '.join(FORMATS)})"
-        )
-    fmt = path.suffix.lower()[1:]
-    with _style():  # the SVG salt must be set when writing
-        write_atomically({path: partial(fig.savefig, format=fmt, dpi=dpi, metadata=_metadata(fmt))})
-    return path
-
-
 # --- shared pieces -----------------------------------------------------------------------------
-
-
-def _style() -> AbstractContextManager[Any]:
-    return mpl.rc_context(
-        {
-            "font.size": 9,
-            "axes.titlesize": 9,
-            "axes.labelsize": 8.5,
-            "xtick.labelsize": 8,
-            "ytick.labelsize": 8,
-            "legend.fontsize": 8,
-            "axes.spines.top": False,
-            "axes.spines.right": False,
-            "axes.grid": True,
-            "axes.axisbelow": True,
-            "grid.color": "0.9",
-            "grid.linewidth": 0.6,
-            "svg.fonttype": "none",  # text stays text in SVG: editable, searchable
-            "svg.hashsalt": "routesim",  # the same figure gives the same SVG bytes
-        }
-    )
-
-
-def _metadata(fmt: str) -> dict[str, Any] | None:
-    """No creation date in SVG and PDF files, so the same results give the same bytes."""
-    return {"Date": None} if fmt in ("svg", "pdf") else None
 
 
 def _panels(n: int, width: float, height: float = 3.0) -> tuple[Figure, list[Axes]]:
@@ -309,58 +210,21 @@ def _panels(n: int, width: float, height: float = 3.0) -> tuple[Figure, list[Axe
     return fig, axes[:n]
 
 
-def _error(frame: pd.DataFrame, key: str, message: str) -> ScenarioError:
-    return ScenarioError(frame.attrs.get("folder", "results"), key, message)
-
-
 def _metrics(
     frame: pd.DataFrame, metrics: Sequence[str] | None, kept: Sequence[str] | None = None
 ) -> list[str]:
     """The metrics asked for (default: the headline ones kept), each checked to be there."""
     kept = list(kept if kept is not None else frame.attrs.get("metrics", []))
     if frame.empty:
-        raise _error(frame, "", "no finished runs to plot (is the sweep done?)")
+        raise figures.error(frame, "", "no finished runs to plot (is the sweep done?)")
     if not metrics:
         metrics = [m for m in KEY_METRICS if m in kept][:6] or kept[:6]
     for metric in metrics:
         if metric not in kept:
-            raise _error(frame, "--metric", f"{metric!r} was not kept (kept: {', '.join(kept)})")
+            raise figures.error(
+                frame, "--metric", f"{metric!r} was not kept (kept: {', '.join(kept)})"
+            )
     return list(metrics)
-
-
-def _swept(frame: pd.DataFrame) -> str:
-    params = frame.attrs.get("parameters", [])
-    return f"swept: {', '.join(params)}" if params else "nothing was swept"
-
-
-def _by(frame: pd.DataFrame, by: str | None) -> str | None:
-    """The column to group runs by: as asked, else the scenarios if several, else the one
-    swept parameter, else none (all runs together)."""
-    params = frame.attrs.get("parameters", [])
-    several = frame["scenario"].nunique() > 1
-    if by is None:
-        return "scenario" if several else params[0] if len(params) == 1 else None
-    if by != "scenario" and by not in params:
-        raise _error(frame, "--by", f"{by!r} was not swept ({_swept(frame)}; or scenario)")
-    return by
-
-
-def _groups(frame: pd.DataFrame, by: str | None) -> list[tuple[str, pd.DataFrame]]:
-    if by is None:
-        return [(frame["scenario"].iloc[0], frame)]
-    order = frame.attrs.get("scenarios") if by == "scenario" else None
-    keys = order if order else sorted(frame[by].unique())
-    return [(_value(k), frame[frame[by] == k]) for k in keys if (frame[by] == k).any()]
-
-
-def _pooled(frame: pd.DataFrame, by: str | None) -> str:
-    """Which other parameters vary across the runs grouped together (said in the title)."""
-    others = [p for p in frame.attrs.get("parameters", []) if p != by and frame[p].nunique() > 1]
-    return f"; pooled over {', '.join(others)}" if others else ""
-
-
-def _value(v: Any) -> str:
-    return f"{v:g}" if isinstance(v, float) else str(v)
 
 
 def _label(metric: str) -> str:
@@ -383,21 +247,6 @@ def _unit_axis(ax: Axes, metric: str, axis: str = "y") -> None:
     else:
         target.set_major_formatter(FuncFormatter(lambda x, _: format_value(metric, x, True)))
     target.set_label_text(unit)
-
-
-def _title(fig: Figure, frame: pd.DataFrame, title: str | None, what: str) -> None:
-    """Title: what was run (sweep, runs, replicates, routesim version), then what is shown."""
-    a = frame.attrs
-    runs = frame["run_id"].nunique()
-    per_point = frame.groupby("point")["run_id"].nunique()
-    if runs == 1:
-        ran = f"1 run (seed {frame['seed'].iloc[0]})"
-    else:
-        reps = f"{per_point.min()}" if per_point.min() == per_point.max() else "unequal"
-        points = "1 design point" if per_point.size == 1 else f"{per_point.size} design points"
-        ran = f"{runs} runs ({points} x {reps} replicates)"
-    version = a.get("routesim_version", "?")
-    fig.suptitle(title or f"{a.get('sweep', '')}: {ran}, routesim {version}\n{what}", fontsize=10)
 
 
 # --- distributions -----------------------------------------------------------------------------
@@ -545,3 +394,6 @@ def _mark_policies(ax: Axes, series: pd.DataFrame) -> None:
             fontsize=6.5,
             color="0.3",
         )
+
+
+__all__ = ["KEY_METRICS", "daily", "distributions", "flows", "response", "save", "sobol"]
