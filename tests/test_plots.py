@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 import routesim
-from routesim import flowmap, plots
+from routesim import figures, flowmap, plots
 from routesim.cli import main
 from routesim.experiment import Experiment
 from routesim.store import load_daily, load_legs, load_results
@@ -116,8 +116,8 @@ def test_response_bins_a_continuous_design(tmp_path: Path) -> None:
     path = write_experiment(tmp_path, {"design": lhs, "replicates": 1})
     results = routesim.sweep(path, tmp_path / "out", workers=1, progress=False)
     fig = plots.response(results, ["dead"])
-    assert len(fig.axes[0].lines[0].get_xdata()) == plots.BINS
-    assert "(binned)" in fig._suptitle.get_text()
+    assert len(fig.axes[0].lines[0].get_xdata()) == figures.BINS
+    assert "(in 10 bins of equal counts)" in fig._suptitle.get_text()
 
 
 def test_daily_series_mark_the_policy_day(grid: Path) -> None:
@@ -240,7 +240,7 @@ def test_sobol_bars_carry_confidence_intervals(tmp_path: Path) -> None:
 def test_compare_runs_prints_intervals_and_draws(comparison) -> None:
     out, printed = comparison
     assert (out / "compare.png").read_bytes()[:4] == b"\x89PNG"
-    assert (out / "flows.png").is_file()
+    assert (out / "compare-flows.png").is_file()
     results = load_results(out)
     assert list(results.attrs["scenarios"]) == ["tiny", "closed"]
     assert results.groupby("scenario").size().to_dict() == {"closed": 3, "tiny": 3}
@@ -313,7 +313,7 @@ def test_bad_plot_requests_get_one_line(grid: Path, args: list[str], message: st
 
 def test_empty_or_unfinished_folders_get_one_line(tmp_path: Path) -> None:
     said = _cli(["plot", str(tmp_path), "--kind", "distributions"], code=2)
-    assert "no results here" in said and said.count("\n") == 1
+    assert "no sweep results here (nothing;" in said and said.count("\n") == 1
     path = write_experiment(tmp_path, {"replicates": 1})
     plan = Experiment.load(path).plan()
     from routesim.runner import __version__
@@ -364,3 +364,121 @@ def test_a_sweep_over_several_scenarios_draws_a_line_each(tmp_path: Path) -> Non
     assert [line.get_label() for line in fig.axes[0].lines] == ["tiny", "closed"]
     central = results.groupby("scenario")["arrived_central"].median()
     assert central["closed"] < central["tiny"]  # Libya's sea legs closed from day 0
+
+
+# --- what the review found -----------------------------------------------------------------------
+
+
+def _drawn_colours(fig) -> set[str]:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    FigureCanvasAgg(fig).draw()  # mapped colours are computed when drawn
+    return {
+        mcolors.to_hex(c)
+        for ax in fig.axes
+        for coll in ax.collections
+        if type(coll).__name__ == "LineCollection"
+        for c in coll.get_colors()
+    }
+
+
+def test_a_leg_where_nobody_died_has_its_own_colour(grid: Path) -> None:
+    legs = load_legs(grid)
+    assert flowmap.NO_DEATHS.lower() in _drawn_colours(plots.flows(legs))
+    legs = legs.assign(deaths=legs["deaths"] + 1.0)  # now somebody died on every leg
+    assert flowmap.NO_DEATHS.lower() not in _drawn_colours(plots.flows(legs))
+
+
+def test_maps_put_places_where_the_runs_network_had_them(grid: Path) -> None:
+    legs = load_legs(grid)
+    moved = legs.assign(from_lon=legs["from_lon"] + 1.0, to_lon=legs["to_lon"] + 1.0)
+
+    def marker_lons(frame: pd.DataFrame) -> np.ndarray:
+        ax = next(ax for ax in plots.flows(frame).axes if ax.collections)
+        markers = [c for c in ax.collections if type(c).__name__ == "PathCollection"]
+        return np.sort(np.concatenate([c.get_offsets()[:, 0] for c in markers]))
+
+    np.testing.assert_allclose(marker_lons(moved), marker_lons(legs) + 1.0)
+
+
+def test_difference_maps_say_when_noise_is_unknown(tmp_path: Path) -> None:
+    path = write_experiment(tmp_path, {"replicates": 1}, legs=True)
+    routesim.sweep(path, tmp_path / "out", workers=1, progress=False)
+    by = "policies.libya_coast_guard.enforcement"
+    fig = plots.flows(load_legs(tmp_path / "out"), by=by, difference=True)
+    assert "one run per group: noise unknown" in fig._suptitle.get_text()
+
+
+def test_a_range_parameter_is_grouped_in_bins_everywhere(tmp_path: Path) -> None:
+    lhs = {"kind": "lhs", "samples": 30, "parameters": {"migrants.risk_aversion": [0.5, 2.0]}}
+    path = write_experiment(tmp_path, {"design": lhs, "replicates": 1})
+    results = routesim.sweep(path, tmp_path / "out", workers=1, progress=False)
+    ticks = plots.distributions(results, ["dead"]).axes[0].get_xticklabels()
+    assert len(ticks) == figures.BINS and ticks[0].get_text().startswith("0.5")
+
+
+def test_policy_days_are_named_with_their_scenario() -> None:
+    series = pd.DataFrame(
+        {
+            "run_id": ["a0", "a0", "b0", "b0"],
+            "point": [0, 0, 1, 1],
+            "seed": [1, 1, 2, 2],
+            "scenario": ["a", "a", "b", "b"],
+            "day": [0, 1, 0, 1],
+            "dead": [0.0, 5.0, 0.0, 7.0],
+        }
+    )
+    series.attrs = {
+        "sweep": "ab",
+        "parameters": [],
+        "scenarios": ["a", "b"],
+        "policy_days": {"a": [[1, "surge"]], "b": [[1, "closure"]]},
+    }
+    texts = [t.get_text() for t in plots.daily(series, ["dead"]).axes[0].texts]
+    assert " a: surge; b: closure" in texts
+    texts = [
+        t.get_text() for t in plots.daily(series[series.scenario == "a"], ["dead"]).axes[0].texts
+    ]
+    assert texts == [" surge"]  # one scenario shown: its own policies, unprefixed
+
+
+def test_pdf_and_svg_are_the_same_bytes_for_the_same_results(grid: Path, tmp_path: Path) -> None:
+    results = load_results(grid)
+    for suffix in (".pdf", ".svg"):
+        first = plots.save(plots.distributions(results), tmp_path / f"a{suffix}").read_bytes()
+        again = plots.save(plots.distributions(results), tmp_path / f"b{suffix}").read_bytes()
+        assert first == again
+
+
+def test_stores_of_routesim_0_1_are_still_read(grid: Path, tmp_path: Path) -> None:
+    import shutil
+    import sqlite3
+
+    shutil.copytree(grid, tmp_path / "old")
+    with sqlite3.connect(tmp_path / "old" / "results.sqlite") as db:
+        db.execute("DELETE FROM meta WHERE key IN ('scenarios', 'policy_days')")
+        db.execute("ALTER TABLE points DROP COLUMN scenario")
+    results = load_results(tmp_path / "old")
+    assert set(results["scenario"]) == {"tiny"} and len(results) == 12
+    assert plots.distributions(results, ["dead"]) is not None
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda d: (d / "results.sqlite").write_bytes(b""), "not a readable routesim results file"),
+        (lambda d: (d / "summary.json").write_text("{}"), "scenario: missing: not a run summary"),
+    ],
+)
+def test_broken_result_files_get_one_line(tmp_path: Path, make, message: str) -> None:
+    for name in ("daily.csv", "legs.csv"):
+        (tmp_path / name).write_text("day\n0\n")
+    make(tmp_path)
+    said = _cli(["plot", str(tmp_path), "--kind", "distributions"], code=2)
+    assert message in said and said.count("\n") == 1
+
+
+def test_sobol_of_a_comparison_is_one_line(comparison) -> None:
+    out, _ = comparison
+    said = _cli(["plot", str(out), "--kind", "sobol", "--metric", "dead"], code=2)
+    assert "need a sobol design, not none" in said and said.count("\n") == 1

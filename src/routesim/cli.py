@@ -242,8 +242,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="run (or read) scenarios side by side with replicates, and draw them",
         description="Run each scenario REPLICATES times (or read the runs already in --out), "
         "print each metric's median and 5-95% interval per scenario, and draw "
-        "DIR/compare.png (the distributions side by side) and DIR/flows.png (each scenario's "
-        "change in people per leg from the first).",
+        "DIR/compare.png (the distributions side by side) and DIR/compare-flows.png "
+        "(each scenario's change in people per leg from the first).",
         epilog=COMPARE_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -433,19 +433,18 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     results, runs, failed = _sweep(experiment, out, args)
     if results.empty:
         raise ScenarioError(out, "", "no run finished: nothing to compare")
-    figures = {
-        out / "compare.png": plots.distributions(results, metrics, by="scenario"),
-        out / "flows.png": plots.flows(load_legs(out), by="scenario", difference=True),
-    }
-    for path, fig in figures.items():
-        plots.save(fig, path)
     if not args.quiet:
         print(
             f"{experiment.name}: {len(results)} of {len(runs)} runs done, {len(failed)} failed; "
-            f"median and 90% interval over runs:"
+            f"median (5% to 95%) over runs:"
         )
         print(_intervals(results, metrics).to_string())
-        print(f"wrote {', '.join(str(p) for p in figures)}; more with: routesim plot {out}")
+    drawn = [
+        plots.save(plots.distributions(results, metrics, by="scenario"), out / "compare.png"),
+        plots.save(plots.flows(load_legs(out), difference=True), out / "compare-flows.png"),
+    ]
+    if not args.quiet:
+        print(f"wrote {', '.join(map(str, drawn))}; more with: routesim plot {out}")
     return _report_failed(failed)
 
 

@@ -168,12 +168,13 @@ class Experiment(_Strict):
             for r in range(self.replicates)
         ]
         hashes = [s.config_hash(RouteNetwork.load(s.network.data_dir).digest) for s in bases]
+        kept = {"design", "replicates", "seed", "metrics", "daily"} | (
+            {"legs"} if self.legs else set()
+        )
         identity = {
             "scenario": hashes[0] if isinstance(self.scenario, str) else hashes,
             "set": list(overrides),
-            **self.model_dump(
-                mode="json", include={"design", "replicates", "seed", "metrics", "daily", "legs"}
-            ),
+            **self.model_dump(mode="json", include=kept),
         }
         return Plan(self, scenarios, points, runs, identity)
 

@@ -16,6 +16,7 @@ from routesim.outcomes import write_atomically
 from routesim.scenario import ScenarioError
 
 FORMATS = (".png", ".svg", ".pdf")
+BINS = 10  # a parameter drawn from a range (lhs, sobol) is cut into this many bins
 
 
 def save(fig: Figure, path: str | Path, dpi: int = 200) -> Path:
@@ -54,7 +55,7 @@ def style() -> AbstractContextManager[Any]:
 
 def _metadata(fmt: str) -> dict[str, Any] | None:
     """No creation date in SVG and PDF files, so the same results give the same bytes."""
-    return {"Date": None} if fmt in ("svg", "pdf") else None
+    return {"svg": {"Date": None}, "pdf": {"CreationDate": None}}.get(fmt)
 
 
 def error(frame: pd.DataFrame, key: str, message: str) -> ScenarioError:
@@ -78,17 +79,33 @@ def grouping(frame: pd.DataFrame, by: str | None) -> str | None:
     return by
 
 
+def continuous(frame: pd.DataFrame) -> bool:
+    """Whether the design drew parameter values from ranges (lhs, sobol) rather than a list."""
+    return frame.attrs.get("design") in ("lhs", "sobol")
+
+
 def groups(frame: pd.DataFrame, by: str | None) -> list[tuple[str, pd.DataFrame]]:
+    """The runs in groups of `by`'s value, in order (scenarios as listed); a parameter drawn
+    from a range is cut into BINS bins of equal counts."""
     if by is None:
         return [(frame["scenario"].iloc[0], frame)]
+    if by != "scenario" and continuous(frame):
+        bins = pd.qcut(frame[by], BINS, duplicates="drop")
+        return [
+            (f"{b.left:.3g}-{b.right:.3g}", frame[bins == b])
+            for b in bins.cat.categories
+            if (bins == b).any()
+        ]
     order = frame.attrs.get("scenarios") if by == "scenario" else None
     keys = order if order else sorted(frame[by].unique())
     return [(_value(k), frame[frame[by] == k]) for k in keys if (frame[by] == k).any()]
 
 
 def pooled(frame: pd.DataFrame, by: str | None) -> str:
-    """Which other parameters vary across the runs grouped together (said in the title)."""
+    """What varies across the runs grouped together, other than `by` (said in the title)."""
     others = [p for p in frame.attrs.get("parameters", []) if p != by and frame[p].nunique() > 1]
+    if by != "scenario" and frame["scenario"].nunique() > 1:
+        others.insert(0, f"scenarios ({', '.join(frame['scenario'].unique())})")
     return f"; pooled over {', '.join(others)}" if others else ""
 
 

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 from adjustText import adjust_text
 from matplotlib import colormaps as plt_colormaps
+from matplotlib import patheffects
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import LineCollection
@@ -24,8 +25,7 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter, LogLocator
 
 from routesim import figures
-from routesim.network import RouteNetwork
-from routesim.scenario import ScenarioError
+from routesim.outcomes import LEG_COLUMNS
 
 ROUTES = {  # route -> (line style, name on the map)
     "central": ("-", "Central Mediterranean"),
@@ -47,6 +47,7 @@ COLOR_BY = {
 MORE, FEWER = "#E66100", "#5D3A9B"  # a colour-blind-safe pair that also differs in greyscale
 NOISE = "#b0b0b0"  # a change within replicate noise
 UNRATED = "#8c8c8c"  # a leg too few people took to give it a rate
+NO_DEATHS = "#56B4E9"  # a rated leg on which nobody died (below the log colour scale)
 MIN_PEOPLE = 200  # people setting off (all runs together) below which a leg gets no rate
 MAX_WIDTH = 9.0  # points, for the busiest leg
 MAP_REGION = (-30.0, 45.0, -5.0, 50.0)  # lon, lon, lat, lat the outlines cover
@@ -57,13 +58,13 @@ def flows(
     by: str | None = None,
     color: Literal["death_rate", "smuggled_share"] = "death_rate",
     difference: bool = False,
-    network: RouteNetwork | None = None,
     title: str | None = None,
 ) -> Figure:
     """Route-flow map of `legs` (from `load_legs`): one map per group of runs (`by`: the
     scenarios, or a swept parameter), legs as wide as the people setting off on them (mean per
     run) and coloured by `color`; with `difference=True`, each group after the first is drawn
-    as its change from the first (more people in orange, fewer in purple)."""
+    as its change from the first (more people in orange, fewer in purple, grey within noise).
+    Places are drawn where each run's own network put them (the legs table carries them)."""
     if color not in COLOR_BY:
         allowed = ", ".join(COLOR_BY)
         raise figures.error(legs, "--color", f"{color!r} is not a leg measure (allowed: {allowed})")
@@ -71,8 +72,13 @@ def flows(
         raise figures.error(
             legs,
             "",
-            "no per-leg tables to map: a sweep keeps them with `legs: true` in its file "
-            "(run and compare folders always have them)",
+            "no per-leg tables to map (a sweep keeps them with `legs: true` in its file; "
+            "run and compare folders have them)",
+        )
+    missing = [c for c in LEG_COLUMNS[-6:] if c not in legs.columns]
+    if missing:
+        raise figures.error(
+            legs, "", f"the leg tables lack {', '.join(missing)} (an older routesim): run again"
         )
     by = figures.grouping(legs, by)
     groups = figures.groups(legs, by)
@@ -80,16 +86,20 @@ def flows(
     def name(label: str) -> str:
         return f"{by} = {label}" if by and by != "scenario" else label
 
+    noise = ""
     if difference:
         if len(groups) < 2:
             raise figures.error(legs, "--difference", "needs two groups of runs (see --by)")
         (base_label, base), rest = groups[0], groups[1:]
-        panels = [(f"{name(label)} minus {base_label}", change(g, base)) for label, g in rest]
+        panels = [
+            (f"{name(label)} minus {base_label}", change(g, base), _places(g)) for label, g in rest
+        ]
+        if legs.groupby("point")["run_id"].nunique().min() < 2:
+            noise = "; one run per group: noise unknown, every change coloured"
     else:
-        panels = [(name(label), mean_flows(g)) for label, g in groups]
-    places = _places(network or RouteNetwork.load(), legs)
-    extent = _extent(places)
-    busiest = max(float(p["people"].abs().max()) for _, p in panels) or 1.0
+        panels = [(name(label), mean_flows(g), _places(g)) for label, g in groups]
+    extent = _extent(_places(legs))
+    busiest = max(float(t["people"].abs().max()) for _, t, _ in panels) or 1.0
     with figures.style():
         cols = min(len(panels), 2)
         rows = -(-len(panels) // cols)
@@ -99,21 +109,21 @@ def flows(
             ax.set_visible(False)
         axes = axes[: len(panels)]
         shade = None if difference else color
-        norm = None if difference else _color_scale(color, [t for _, t in panels])
-        for ax, (label, table) in zip(axes, panels, strict=True):
+        norm = None if difference else _color_scale(color, [t for _, t, _ in panels])
+        for ax, (label, table, places) in zip(axes, panels, strict=True):
             mappable = _draw(ax, table, places, extent, busiest, shade, norm)
             ax.set_title(label if by or difference else "", fontsize=9)
-        _legend(fig, busiest, difference)
+        _legend(fig, busiest, difference, color)
         if not difference and mappable is not None:
-            bar = fig.colorbar(mappable, ax=axes, shrink=0.6, pad=0.01)
+            zero = "min" if isinstance(norm, LogNorm) else "neither"
+            bar = fig.colorbar(mappable, ax=axes, shrink=0.6, pad=0.01, extend=zero)
             bar.set_label(COLOR_BY[color][0])
             if isinstance(norm, LogNorm):
                 bar.ax.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
             bar.ax.yaxis.set_major_formatter(FuncFormatter(_percent))
         what = "change in people setting off" if difference else "people setting off (width)"
-        figures.title(
-            fig, legs, title, f"{what} on each leg, mean per run{figures.pooled(legs, by)}"
-        )
+        pooled = figures.pooled(legs, by)
+        figures.title(fig, legs, title, f"{what} on each leg, mean per run{pooled}{noise}")
     return fig
 
 
@@ -162,21 +172,15 @@ def _per_run(runs: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({"mean": per_run.mean(axis=1), "se": per_run.sem(axis=1)})
 
 
-def _places(network: RouteNetwork, legs: pd.DataFrame) -> pd.DataFrame:
-    """Where each place the legs touch lies, its country and its kind."""
-    locations = network.locations.set_index("name")
-    used = pd.unique(legs[["leg_from", "leg_to"]].to_numpy().ravel())
-    missing = [p for p in used if p not in locations.index]
-    if missing:
-        raise ScenarioError(
-            legs.attrs.get("folder", "legs"),
-            "",
-            f"places not in the network {network.folder}: {', '.join(map(str, missing[:5]))} "
-            "(pass the network the runs used)",
-        )
-    return locations.loc[used, ["country", "kind", "lat", "lon"]].astype(
-        {"lat": float, "lon": float}
-    )
+def _places(legs: pd.DataFrame) -> pd.DataFrame:
+    """Each place the legs touch: its country, kind, longitude and latitude."""
+    fields = ["country", "kind", "lon", "lat"]
+    ends = [
+        legs[[f"leg_{end}", *(f"{end}_{c}" for c in fields)]].set_axis(["name", *fields], axis=1)
+        for end in ("from", "to")
+    ]
+    places = pd.concat(ends).drop_duplicates("name").set_index("name")
+    return places.astype({"lon": float, "lat": float})
 
 
 def _extent(places: pd.DataFrame) -> tuple[float, float, float, float]:
@@ -261,7 +265,9 @@ def _basemap(
     ax.set_facecolor("white")
     ax.grid(False)
     ax.tick_params(labelsize=7)
-    ax.xaxis.set_major_formatter(lambda x, _: f"{abs(x):g}°{'E' if x >= 0 else 'W'}")
+    ax.xaxis.set_major_formatter(
+        lambda x, _: f"{abs(x):g}°{'E' if x > 0 else 'W' if x < 0 else ''}"
+    )
     ax.yaxis.set_major_formatter(lambda y, _: f"{y:g}°N")
     for side in ("top", "right"):
         ax.spines[side].set_visible(True)
@@ -292,7 +298,8 @@ def _colormap(color: str) -> Colormap:
     """The measure's colour map without its palest end (it would vanish on the grey land);
     legs with too few people to rate are grey."""
     full = plt_colormaps[COLOR_BY[color][1]]
-    return ListedColormap(full(np.linspace(0.18, 1.0, 256))).with_extremes(bad=UNRATED)
+    colours = ListedColormap(full(np.linspace(0.18, 1.0, 256)))
+    return colours.with_extremes(bad=UNRATED, under=NO_DEATHS)
 
 
 def _draw_legs(
@@ -324,8 +331,8 @@ def _draw_legs(
             lines.set_color(np.where(part["clear"], sign, NOISE))
         else:
             values = part[color].to_numpy(float)
-            if isinstance(norm, LogNorm):  # no death is drawn as the lowest rate
-                values = np.where(values == 0, norm.vmin, values)
+            if isinstance(norm, LogNorm):  # no death: below the scale, in its own colour
+                values = np.where(values == 0, norm.vmin / 10, values)
             lines.set_array(np.ma.masked_invalid(values))
             lines.set_cmap(_colormap(color))
             lines.set_norm(norm)
@@ -350,12 +357,21 @@ def _draw_places(ax: Axes, places: pd.DataFrame, extent: tuple[float, float, flo
             zorder=5,
         )
     named = places[inside & (places.kind == "destination")]
+    halo = [patheffects.withStroke(linewidth=2.2, foreground="white")]
     texts = [
-        ax.text(place.lon, place.lat, f" {name}", fontsize=6.5, zorder=6, va="bottom")
+        ax.text(place.lon, place.lat, f" {name}", fontsize=6.5, zorder=6, path_effects=halo)
         for name, place in named.iterrows()
     ]
     FigureCanvasAgg(ax.figure)  # adjustText measures the labels with a renderer
-    adjust_text(texts, x=named.lon.to_numpy(), y=named.lat.to_numpy(), ax=ax, iter_lim=200)
+    markers = places[inside]  # labels keep off every place, not only their own
+    adjust_text(
+        texts,
+        x=markers.lon.to_numpy(),
+        y=markers.lat.to_numpy(),
+        ax=ax,
+        expand=(1.3, 1.6),
+        iter_lim=300,
+    )
 
     for name, place in places[~inside].iterrows():
         x = float(np.clip(place.lon, extent[0], extent[1]))
@@ -371,7 +387,7 @@ def _draw_places(ax: Axes, places: pd.DataFrame, extent: tuple[float, float, flo
         )
 
 
-def _legend(fig: Figure, busiest: float, difference: bool) -> None:
+def _legend(fig: Figure, busiest: float, difference: bool, color: str) -> None:
     """Routes (line styles), widths (people) and places (markers), below the maps."""
     handles: list[Any] = [
         Line2D([], [], color="0.2", linestyle=style, linewidth=2.2, label=name)
@@ -386,6 +402,8 @@ def _legend(fig: Figure, busiest: float, difference: bool) -> None:
         handles.append(
             Line2D([], [], color=UNRATED, linewidth=4, label=f"under {MIN_PEOPLE} people: no rate")
         )
+        if color == "death_rate":
+            handles.append(Line2D([], [], color=NO_DEATHS, linewidth=4, label="no deaths"))
     else:
         handles += [
             Line2D([], [], color=MORE, linewidth=4, label="more people"),

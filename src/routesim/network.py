@@ -240,9 +240,10 @@ class RouteNetwork:
         index = {n: i for i, n in enumerate(locs["name"])}
         legs["src"] = legs["from"].map(index).astype(int)
         legs["dst"] = legs["to"].map(index).astype(int)
-        country = dict(zip(locs["name"], locs["country"], strict=True))
-        legs["from_country"] = legs["from"].map(country)
-        legs["to_country"] = legs["to"].map(country)
+        for column in ("country", "kind", "lon", "lat"):  # so that a leg table maps on its own
+            values = dict(zip(locs["name"], locs[column], strict=True))
+            legs[f"from_{column}"] = legs["from"].map(values)
+            legs[f"to_{column}"] = legs["to"].map(values)
         digest = hashlib.sha256(b"".join((folder / f).read_bytes() for f in COLUMNS)).hexdigest()
         return cls(locs, legs, origins, countries, groups, folder, digest)
 

@@ -151,9 +151,16 @@ LEG_COLUMNS = (
     "deaths",
     "interceptions",
     # Beyond DESIGN §5, shares of smuggled departures: by structured groups; on a risky tactic
-    # (an overloaded boat or a remote desert track).
+    # (an overloaded boat or a remote desert track). Then where the leg's ends are, so that the
+    # table maps on its own (in any GIS, or `routesim plot --kind flows`).
     "structured_share",
     "risky_tactic_share",
+    "from_kind",
+    "to_kind",
+    "from_lon",
+    "from_lat",
+    "to_lon",
+    "to_lat",
 )
 ARMED_GROUP_KINDS = ("right_of_way", "ransom", "extortion")  # right-of-way buys protection
 
@@ -298,6 +305,7 @@ class Outcomes:
                 "interceptions": self.leg_interceptions,
                 "structured_share": _share(self.leg_structured, self.leg_smuggled),
                 "risky_tactic_share": _share(self.leg_risky, self.leg_smuggled),
+                **{c: legs[c].to_numpy() for c in LEG_COLUMNS[-6:]},
             }
         )
 
@@ -385,6 +393,10 @@ class RunResult:
             ) from None
         except (ValueError, pd.errors.ParserError) as err:
             raise ScenarioError(folder, "", f"unreadable run output: {err}") from None
+        needed = ("scenario", "seed", "routesim_version", "metrics")
+        missing = [k for k in needed if not isinstance(summary, dict) or k not in summary]
+        if missing:
+            raise ScenarioError(folder / "summary.json", missing[0], "missing: not a run summary")
         return cls(summary, daily, legs)
 
     def _write_summary(self, path: Path) -> None:

@@ -28,7 +28,6 @@ COLORS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#00
 LINESTYLES = ("-", "--", "-.", ":", (0, (5, 1, 1, 1, 1, 1)), (0, (8, 2)))
 MARKERS = ("o", "s", "^", "D", "v", "P", "X")
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)  # median, 50% and 90% of runs
-BINS = 10  # a continuous design (lhs, sobol) is cut into this many bins for response curves
 PAGE_WIDTH = 12.0  # inches: a figure's widest
 
 
@@ -89,8 +88,9 @@ def response(
     x = pd.to_numeric(results[by], errors="coerce")
     if x.isna().any():
         raise figures.error(results, "--by", f"{by} is not numeric: use --kind distributions")
-    if x.nunique() > 2 * BINS:
-        x = x.groupby(pd.qcut(x, BINS, duplicates="drop"), observed=True).transform("median")
+    if figures.continuous(results):
+        bins = pd.qcut(x, figures.BINS, duplicates="drop")
+        x = x.groupby(bins, observed=True).transform("median")
     frame = results.assign(_x=x)
     lines = figures.groups(frame, "scenario" if frame["scenario"].nunique() > 1 else None)
     with figures.style():
@@ -98,12 +98,12 @@ def response(
         for ax, metric in zip(axes, metrics, strict=False):
             for i, (label, g) in enumerate(lines):
                 q = g.groupby("_x")[metric].quantile(QUANTILES).unstack()
-                _bands(ax, q, i, label if len(lines) > 1 else "median")
+                _bands(ax, q, i, label if len(lines) > 1 else "median", outer=len(lines) == 1)
             _unit_axis(ax, metric)
             ax.set_xlabel(by)
             ax.set_title(_label(metric))
         _band_legend(fig, axes[0], len(lines))
-        binned = " (binned)" if frame["_x"].nunique() < results[by].nunique() else ""
+        binned = f" (in {figures.BINS} bins of equal counts)" if figures.continuous(results) else ""
         figures.title(fig, results, title, f"response to {by}{binned}{figures.pooled(results, by)}")
     return fig
 
@@ -117,6 +117,8 @@ def daily(
     """Daily series across replicates (counts cumulative from day 0, shares and stocks as of
     each day): median with the band of 50 % of runs (and 90 % when there is one line), a line
     per group (`by`), days on which policies take effect marked."""
+    if series.empty and "daily" in series.attrs and not series.attrs["daily"]:
+        raise figures.error(series, "", "this sweep kept no daily series: add `daily: [...]`")
     metrics = _metrics(series, metrics, kept=[c for c in series.columns if c in DESCRIPTIONS])
     by = figures.grouping(series, by)
     groups = figures.groups(series, by)
@@ -329,7 +331,7 @@ def _ecdf(
     ax.set_ylabel("share of runs at or below")
     _unit_axis(ax, metric, axis="x")
     title = by if by != "scenario" else None
-    ax.legend(loc="lower right", fontsize=6.5, title=title, title_fontsize=6.5, frameon=False)
+    ax.legend(loc="best", fontsize=6.5, title=title, title_fontsize=6.5, frameon=False)
 
 
 # --- bands (response curves, daily series) -----------------------------------------------------
@@ -342,7 +344,7 @@ def _bands(ax: Axes, q: pd.DataFrame, i: int, label: str, outer: bool = True) ->
     if outer:
         ax.fill_between(x, q[0.05], q[0.95], color=color, alpha=0.15, linewidth=0)
     ax.fill_between(x, q[0.25], q[0.75], color=color, alpha=0.35, linewidth=0)
-    marker = MARKERS[i % len(MARKERS)] if len(x) <= 2 * BINS else None
+    marker = MARKERS[i % len(MARKERS)] if len(x) <= 2 * figures.BINS else None
     ax.plot(
         x,
         q[0.5],
@@ -378,15 +380,22 @@ def _band_legend(fig: Figure, ax: Axes, lines: int, title: str | None = None) ->
 
 
 def _mark_policies(ax: Axes, series: pd.DataFrame) -> None:
-    marks: dict[int, str] = {}
-    for days in series.attrs.get("policy_days", {}).values():
-        marks.update({int(day): str(label) for day, label in days})
-    for day, label in sorted(marks.items()):
+    """A dashed line on each day a policy takes effect, named (with its scenario when the
+    runs shown come from several)."""
+    shown = list(dict.fromkeys(series["scenario"]))
+    marks: dict[int, list[str]] = {}
+    for scenario, days in series.attrs.get("policy_days", {}).items():
+        if scenario not in shown:
+            continue
+        for day, label in days:
+            named = f"{scenario}: {label}" if len(shown) > 1 else str(label)
+            marks.setdefault(int(day), []).append(named)
+    for day, labels in sorted(marks.items()):
         ax.axvline(day, color="0.3", linewidth=0.8, linestyle=(0, (4, 2)))
         ax.text(
             day,
             1.0,
-            f" {label}",
+            " " + "; ".join(labels),
             transform=ax.get_xaxis_transform(),
             rotation=90,
             va="top",

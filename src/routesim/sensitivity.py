@@ -28,10 +28,9 @@ def sobol_indices(folder: str | Path, metric: str, conf_level: float = 0.95) -> 
     with closing(ResultStore.open(folder)) as store:
         exp, results, counts = store.experiment, store.results(), store.counts()
         n_points = store.n_points()
-    if exp.design.kind != "sobol":
-        raise ScenarioError(
-            folder, "design.kind", f"Sobol indices need a sobol design, not {exp.design.kind}"
-        )
+    kind = exp.design.kind if exp.design else "none"
+    if kind != "sobol":
+        raise ScenarioError(folder, "design.kind", f"Sobol indices need a sobol design, not {kind}")
     if metric not in exp.metrics:
         raise ScenarioError(
             folder, "--metric", f"{metric!r} was not kept (kept: {', '.join(exp.metrics)})"

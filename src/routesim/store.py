@@ -85,11 +85,16 @@ class ResultStore:
         folder = Path(folder)
         path = folder if folder.suffix == ".sqlite" else folder / FILE
         if not path.is_file():
+            found = "a single run's output" if (folder / "summary.json").is_file() else "nothing"
             raise ScenarioError(
-                folder, "", f"no results here (expected {FILE} of a sweep, or a run's summary.json)"
+                folder, "", f"no sweep results here ({found}; a sweep or compare writes {FILE})"
             )
         db = sqlite3.connect(f"file:{path.resolve()}?mode=ro", uri=True)
-        return cls(path, db)
+        try:
+            return cls(path, db)
+        except (sqlite3.DatabaseError, KeyError, ValueError) as err:
+            db.close()
+            raise ScenarioError(path, "", f"not a readable routesim results file ({err})") from None
 
     def close(self) -> None:
         self.db.close()
@@ -184,6 +189,13 @@ class ResultStore:
         """The kept per-leg tables: one row per run and leg, with its point's parameters."""
         return self._per_run("legs", "d.rowid")
 
+    @property
+    def scenarios(self) -> list[str]:
+        """The scenarios' names (stores from routesim 0.1 name their one scenario by file)."""
+        if "scenarios" in self.meta:
+            return json.loads(self.meta["scenarios"])
+        return [Path(f).stem for f in self.experiment.scenario_files]
+
     def _per_run(self, table: str, order: str) -> pd.DataFrame:
         frame = pd.read_sql_query(
             f"SELECT s.run_id, s.point, s.replicate, s.seed, p.*, d.* FROM {table} d "
@@ -196,14 +208,17 @@ class ResultStore:
 
     def _describe(self, frame: pd.DataFrame) -> pd.DataFrame:
         exp = self.experiment
+        if "scenario" not in frame.columns:  # a store from routesim 0.1: one scenario
+            frame.insert(frame.columns.get_loc("seed") + 1, "scenario", self.scenarios[0])
         frame.attrs = {
             "folder": str(self.path.parent),
             "sweep": self.meta["name"],
             "design": exp.design.kind if exp.design else "none",
             "parameters": exp.parameters,
             "metrics": list(exp.metrics),
-            "scenarios": json.loads(self.meta["scenarios"]),
-            "policy_days": json.loads(self.meta["policy_days"]),
+            "scenarios": self.scenarios,
+            "policy_days": json.loads(self.meta.get("policy_days", "{}")),
+            "daily": list(exp.daily),
             "routesim_version": self.meta["routesim_version"],
         }
         return frame
