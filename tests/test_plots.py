@@ -129,7 +129,8 @@ def test_daily_series_mark_the_policy_day(grid: Path) -> None:
     assert [line.get_label() for line in ax.lines[:2]] == ["0.2", "0.8"]
     assert fig.legends[0].get_title().get_text() == by
     marks = [line for line in ax.lines if line.get_xdata()[0] == 20 and line.get_xdata()[1] == 20]
-    assert marks and " surge" in [t.get_text() for t in ax.texts]
+    assert marks and " 20" in [t.get_text() for t in ax.texts]
+    assert "from day 20: surge" in [t.get_text() for t in fig.legends[0].get_texts()]
 
 
 def test_flow_map_widths_follow_people_and_colours_death_rates(grid: Path) -> None:
@@ -434,12 +435,13 @@ def test_policy_days_are_named_with_their_scenario() -> None:
         "scenarios": ["a", "b"],
         "policy_days": {"a": [[1, "surge"]], "b": [[1, "closure"]]},
     }
-    texts = [t.get_text() for t in plots.daily(series, ["dead"]).axes[0].texts]
-    assert " a: surge; b: closure" in texts
-    texts = [
-        t.get_text() for t in plots.daily(series[series.scenario == "a"], ["dead"]).axes[0].texts
-    ]
-    assert texts == [" surge"]  # one scenario shown: its own policies, unprefixed
+
+    def marks(frame: pd.DataFrame) -> list[str]:
+        fig = plots.daily(frame, ["dead"])
+        return [t.get_text() for t in fig.legends[0].get_texts() if "day" in t.get_text()]
+
+    assert marks(series) == ["from day 1: a: surge; b: closure"]
+    assert marks(series[series.scenario == "a"]) == ["from day 1: surge"]  # its own, unprefixed
 
 
 def test_pdf_and_svg_are_the_same_bytes_for_the_same_results(grid: Path, tmp_path: Path) -> None:

@@ -84,13 +84,18 @@ def continuous(frame: pd.DataFrame) -> bool:
     return frame.attrs.get("design") in ("lhs", "sobol")
 
 
+def binned(values: pd.Series) -> pd.Series:
+    """Which of BINS bins of equal counts each value falls in."""
+    return pd.qcut(values, BINS, duplicates="drop")
+
+
 def groups(frame: pd.DataFrame, by: str | None) -> list[tuple[str, pd.DataFrame]]:
     """The runs in groups of `by`'s value, in order (scenarios as listed); a parameter drawn
     from a range is cut into BINS bins of equal counts."""
     if by is None:
         return [(frame["scenario"].iloc[0], frame)]
     if by != "scenario" and continuous(frame):
-        bins = pd.qcut(frame[by], BINS, duplicates="drop")
+        bins = binned(frame[by])
         return [
             (f"{b.left:.3g}-{b.right:.3g}", frame[bins == b])
             for b in bins.cat.categories

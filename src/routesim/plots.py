@@ -15,6 +15,7 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
+from matplotlib import patheffects
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, PercentFormatter
@@ -89,8 +90,7 @@ def response(
     if x.isna().any():
         raise figures.error(results, "--by", f"{by} is not numeric: use --kind distributions")
     if figures.continuous(results):
-        bins = pd.qcut(x, figures.BINS, duplicates="drop")
-        x = x.groupby(bins, observed=True).transform("median")
+        x = x.groupby(figures.binned(x), observed=True).transform("median")
     frame = results.assign(_x=x)
     lines = figures.groups(frame, "scenario" if frame["scenario"].nunique() > 1 else None)
     with figures.style():
@@ -148,7 +148,8 @@ def sobol(indices: pd.DataFrame | Sequence[pd.DataFrame], title: str | None = No
     tables = [indices] if isinstance(indices, pd.DataFrame) else list(indices)
     with figures.style():
         height = 0.45 * max(len(t) for t in tables) + 1.2
-        fig, axes = _panels(len(tables), width=4.4, height=height)
+        longest = max(len(str(name)) for t in tables for name in t.index)
+        fig, axes = _panels(len(tables), width=2.8 + 0.065 * longest, height=height)
         for ax, table in zip(axes, tables, strict=False):
             table = table.sort_values("ST")
             y = np.arange(len(table))
@@ -373,15 +374,15 @@ def _band_legend(fig: Figure, ax: Axes, lines: int, title: str | None = None) ->
         handles,
         labels,
         loc="outside lower center",
-        ncols=min(len(labels), 6),
+        ncols=min(len(labels), 4),
         title=title if lines > 1 and title != "scenario" else None,
         title_fontsize=8,
     )
 
 
 def _mark_policies(ax: Axes, series: pd.DataFrame) -> None:
-    """A dashed line on each day a policy takes effect, named (with its scenario when the
-    runs shown come from several)."""
+    """A dashed line on each day a policy takes effect, numbered by its day at the top and
+    named in the legend (with its scenario when the runs shown come from several)."""
     shown = list(dict.fromkeys(series["scenario"]))
     marks: dict[int, list[str]] = {}
     for scenario, days in series.attrs.get("policy_days", {}).items():
@@ -390,18 +391,25 @@ def _mark_policies(ax: Axes, series: pd.DataFrame) -> None:
         for day, label in days:
             named = f"{scenario}: {label}" if len(shown) > 1 else str(label)
             marks.setdefault(int(day), []).append(named)
+    halo = [patheffects.withStroke(linewidth=2, foreground="white")]
     for day, labels in sorted(marks.items()):
-        ax.axvline(day, color="0.3", linewidth=0.8, linestyle=(0, (4, 2)))
+        ax.axvline(
+            day,
+            color="0.3",
+            linewidth=0.8,
+            linestyle=(0, (4, 2)),
+            label=f"from day {day}: {'; '.join(labels)}",
+        )
         ax.text(
             day,
-            1.0,
-            " " + "; ".join(labels),
+            0.98,
+            f" {day}",
             transform=ax.get_xaxis_transform(),
-            rotation=90,
             va="top",
-            ha="right",
+            ha="left",
             fontsize=6.5,
             color="0.3",
+            path_effects=halo,
         )
 
 
