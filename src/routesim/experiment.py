@@ -19,7 +19,6 @@ from typing import Annotated, Any, Literal
 
 import numpy as np
 from pydantic import Field, model_validator
-from scipy.stats import qmc
 
 from routesim.network import RouteNetwork
 from routesim.outcomes import EXTRA_METRICS, METRICS
@@ -194,6 +193,8 @@ class Experiment(_Strict):
             return [dict(zip(names, combo, strict=True)) for combo in combos]
         rng = np.random.default_rng(np.random.SeedSequence(self.seed))
         if self.design.kind == "lhs":
+            from scipy.stats import qmc  # imported when used: scipy.stats takes 0.6 s to load
+
             unit = qmc.LatinHypercube(d=len(names), rng=rng).random(self.design.samples)
             low, high = np.array(self.problem()["bounds"]).T
             table = qmc.scale(unit, low, high)

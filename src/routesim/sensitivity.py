@@ -12,7 +12,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from SALib.analyze import sobol
 
 from routesim.scenario import ScenarioError
 from routesim.store import ResultStore
@@ -45,6 +44,8 @@ def sobol_indices(folder: str | Path, metric: str, conf_level: float = 0.95) -> 
         )
     if np.ptp(means.to_numpy()) == 0:
         raise ScenarioError(folder, "--metric", f"{metric} is the same at every design point")
+    from SALib.analyze import sobol  # imported when used: it loads scipy.stats (0.4 s)
+
     found = sobol.analyze(
         exp.problem(),
         means.to_numpy(),
