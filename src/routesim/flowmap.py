@@ -25,7 +25,7 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter, LogLocator
 
 from routesim import figures
-from routesim.outcomes import LEG_COLUMNS
+from routesim.outcomes import PLACE_COLUMNS
 
 ROUTES = {  # route -> (line style, name on the map)
     "central": ("-", "Central Mediterranean"),
@@ -75,7 +75,7 @@ def flows(
             "no per-leg tables to map (a sweep keeps them with `legs: true` in its file; "
             "run and compare folders have them)",
         )
-    missing = [c for c in LEG_COLUMNS[-6:] if c not in legs.columns]
+    missing = [c for c in PLACE_COLUMNS if c not in legs.columns]
     if missing:
         raise figures.error(
             legs, "", f"the leg tables lack {', '.join(missing)} (an older routesim): run again"
@@ -110,8 +110,11 @@ def flows(
         axes = axes[: len(panels)]
         shade = None if difference else color
         norm = None if difference else _color_scale(color, [t for _, t, _ in panels])
+        outlines = _outlines()
         for ax, (label, table, places) in zip(axes, panels, strict=True):
-            mappable = _draw(ax, table, places, extent, busiest, shade, norm)
+            _basemap(ax, outlines, set(places["country"]), extent)
+            mappable = _draw_legs(ax, table, places, busiest, shade, norm)
+            _draw_places(ax, places, extent)
             ax.set_title(label if by or difference else "", fontsize=9)
         _legend(fig, busiest, difference, color)
         if not difference and mappable is not None:
@@ -198,23 +201,6 @@ def _extent(places: pd.DataFrame) -> tuple[float, float, float, float]:
 def _outlines() -> pd.DataFrame:
     with resources.files("routesim").joinpath("data/maps/countries.csv").open() as handle:
         return pd.read_csv(handle, comment="#")
-
-
-def _draw(
-    ax: Axes,
-    table: pd.DataFrame,
-    places: pd.DataFrame,
-    extent: tuple[float, float, float, float],
-    busiest: float,
-    color: str | None,
-    norm: Normalize | None = None,
-) -> Any:
-    """One map: outlines, the legs of `table` (`color` None: a change, coloured by its sign),
-    the places; returns the colour mapping for a colour bar."""
-    _basemap(ax, _outlines(), set(places["country"]), extent)
-    mappable = _draw_legs(ax, table, places, busiest, color, norm)
-    _draw_places(ax, places, extent)
-    return mappable
 
 
 def _figure_size(
@@ -310,9 +296,11 @@ def _draw_legs(
     color: str | None,
     norm: Normalize | None,
 ) -> Any:
-    """The legs, widest last (on top); returns the colour mapping for the colour bar."""
+    """The legs, widest last (on top); `color` None: a change, coloured by its sign. Returns
+    the colour mapping for the colour bar."""
     xy = places[["lon", "lat"]]
     table = table[table["people"].abs() > 0].sort_values("people", key=np.abs)
+    cmap = _colormap(color) if color else None
     mappable = None
     for route, (style, _name) in ROUTES.items():
         part = table[table["route"] == route]
@@ -334,7 +322,7 @@ def _draw_legs(
             if isinstance(norm, LogNorm):  # no death: below the scale, in its own colour
                 values = np.where(values == 0, norm.vmin / 10, values)
             lines.set_array(np.ma.masked_invalid(values))
-            lines.set_cmap(_colormap(color))
+            lines.set_cmap(cmap)
             lines.set_norm(norm)
             mappable = lines
         ax.add_collection(lines)

@@ -136,6 +136,9 @@ def format_value(metric: str, x: float, compact: bool = False) -> str:
     return f"{x:,.0f}" if abs(x) >= 10 else f"{x:.2g}"
 
 
+# What and where each end of a leg is, so that a leg table maps on its own (in any GIS, or
+# `routesim plot --kind flows`).
+PLACE_COLUMNS = ("from_kind", "to_kind", "from_lon", "from_lat", "to_lon", "to_lat")
 LEG_COLUMNS = (
     "leg_from",
     "leg_to",
@@ -151,16 +154,10 @@ LEG_COLUMNS = (
     "deaths",
     "interceptions",
     # Beyond DESIGN §5, shares of smuggled departures: by structured groups; on a risky tactic
-    # (an overloaded boat or a remote desert track). Then where the leg's ends are, so that the
-    # table maps on its own (in any GIS, or `routesim plot --kind flows`).
+    # (an overloaded boat or a remote desert track).
     "structured_share",
     "risky_tactic_share",
-    "from_kind",
-    "to_kind",
-    "from_lon",
-    "from_lat",
-    "to_lon",
-    "to_lat",
+    *PLACE_COLUMNS,
 )
 ARMED_GROUP_KINDS = ("right_of_way", "ransom", "extortion")  # right-of-way buys protection
 
@@ -305,7 +302,7 @@ class Outcomes:
                 "interceptions": self.leg_interceptions,
                 "structured_share": _share(self.leg_structured, self.leg_smuggled),
                 "risky_tactic_share": _share(self.leg_risky, self.leg_smuggled),
-                **{c: legs[c].to_numpy() for c in LEG_COLUMNS[-6:]},
+                **{c: legs[c].to_numpy() for c in PLACE_COLUMNS},
             }
         )
 

@@ -172,14 +172,11 @@ class ResultStore:
         `all_runs`, which lists every run with its status, error, seconds, worker, finish time)."""
         extra = ", s.status, s.error, s.seconds, s.worker, s.finished" if all_runs else ""
         where = "" if all_runs else f"WHERE s.status = '{DONE}'"
-        frame = pd.read_sql_query(
+        return self._query(
             f"SELECT s.run_id, s.point, s.replicate, s.seed{extra}, p.*, r.* FROM status s "
             "JOIN points p USING (point) LEFT JOIN results r USING (run_id) "
-            f"{where} ORDER BY s.point, s.replicate",
-            self.db,
+            f"{where} ORDER BY s.point, s.replicate"
         )
-        frame = frame.loc[:, ~frame.columns.duplicated()]
-        return self._describe(frame)
 
     def daily(self) -> pd.DataFrame:
         """The kept daily series: one row per run and day, with its point's parameters."""
@@ -197,14 +194,16 @@ class ResultStore:
         return [Path(f).stem for f in self.experiment.scenario_files]
 
     def _per_run(self, table: str, order: str) -> pd.DataFrame:
-        frame = pd.read_sql_query(
+        return self._query(
             f"SELECT s.run_id, s.point, s.replicate, s.seed, p.*, d.* FROM {table} d "
             "JOIN status s USING (run_id) JOIN points p USING (point) "
-            f"ORDER BY s.point, s.replicate, {order}",
-            self.db,
+            f"ORDER BY s.point, s.replicate, {order}"
         )
-        frame = frame.loc[:, ~frame.columns.duplicated()]
-        return self._describe(frame)
+
+    def _query(self, sql: str) -> pd.DataFrame:
+        """A joined table, each column once (USING keys come back from both sides), described."""
+        frame = pd.read_sql_query(sql, self.db)
+        return self._describe(frame.loc[:, ~frame.columns.duplicated()])
 
     def _describe(self, frame: pd.DataFrame) -> pd.DataFrame:
         exp = self.experiment
