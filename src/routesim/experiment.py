@@ -4,7 +4,8 @@ A sweep file (YAML, validated like a scenario) names a scenario (or several, to 
 design over dotted parameter paths, replicates, a parent seed and what to keep. `Experiment.plan`
 turns it into runs; every run's seed comes from the parent seed through
 `numpy.random.SeedSequence`, keyed by its design point and replicate, so no two runs share a seed
-and every run can be redone alone. A design point is one scenario with one set of values.
+(unless `common_seeds` asks for common random numbers) and every run can be redone alone. A
+design point is one scenario with one set of values.
 """
 
 from __future__ import annotations
@@ -31,10 +32,11 @@ COMPARE = "routesim compare"  # where a comparison's errors come from (its paths
 
 
 class Design(_Strict):
-    """Which parameter values to run: every combination (`grid`), or `samples` points of a
-    Latin hypercube (`lhs`) or of Saltelli's Sobol' scheme (`sobol`) between [low, high]."""
+    """Which parameter values to run: every combination (`grid`), the i-th value of every
+    parameter together (`points`: lists of equal length), or `samples` points of a Latin
+    hypercube (`lhs`) or of Saltelli's Sobol' scheme (`sobol`) between [low, high]."""
 
-    kind: Literal["grid", "lhs", "sobol"]
+    kind: Literal["grid", "points", "lhs", "sobol"]
     samples: Annotated[int, Field(ge=2)] | None = None
     parameters: dict[str, list[Value]]
 
@@ -42,12 +44,17 @@ class Design(_Strict):
     def _coherent(self) -> Design:
         if not self.parameters:
             raise ValueError("empty design: give at least one parameter under `parameters`")
-        if self.kind == "grid":
+        if self.kind in ("grid", "points"):
             if self.samples is not None:
-                raise ValueError("`samples` is for lhs and sobol; a grid runs every combination")
+                raise ValueError(f"`samples` is for lhs and sobol, not for a {self.kind} design")
             for path, values in self.parameters.items():
                 if not values:
                     raise ValueError(f"{path}: give at least one value")
+            lengths = {len(v) for v in self.parameters.values()}
+            if self.kind == "points" and len(lengths) > 1:
+                raise ValueError(
+                    "points: every parameter needs one value per point (lists of equal length)"
+                )
             return self
         if self.samples is None:
             raise ValueError(f"a {self.kind} design needs `samples` (how many points)")
@@ -77,6 +84,9 @@ class Experiment(_Strict):
     metrics: tuple[str, ...] = METRICS
     daily: tuple[str, ...] = ()
     legs: bool = False  # keep each run's per-leg table (for flow maps)
+    # common random numbers: replicate r has the same seed at every design point, so that
+    # differences between points are not blurred by different draws
+    common_seeds: bool = False
     source: str = Field(default="<memory>", exclude=True)
 
     @model_validator(mode="after")
@@ -162,13 +172,13 @@ class Experiment(_Strict):
                 scenarios.append(self._checked(base, point))
                 points.append(point)
         runs = [
-            RunSpec(f"p{p}-r{r}", p, r, _seed(self.seed, p, r))
+            RunSpec(f"p{p}-r{r}", p, r, _seed(self.seed, 0 if self.common_seeds else p, r))
             for p in range(len(points))
             for r in range(self.replicates)
         ]
         hashes = [s.config_hash(RouteNetwork.load(s.network.data_dir).digest) for s in bases]
         kept = {"design", "replicates", "seed", "metrics", "daily"} | (
-            {"legs"} if self.legs else set()
+            {k for k in ("legs", "common_seeds") if getattr(self, k)}
         )
         identity = {
             "scenario": hashes[0] if isinstance(self.scenario, str) else hashes,
@@ -191,6 +201,9 @@ class Experiment(_Strict):
         if self.design.kind == "grid":
             combos = itertools.product(*self.design.parameters.values())
             return [dict(zip(names, combo, strict=True)) for combo in combos]
+        if self.design.kind == "points":
+            columns = zip(*self.design.parameters.values(), strict=True)
+            return [dict(zip(names, values, strict=True)) for values in columns]
         rng = np.random.default_rng(np.random.SeedSequence(self.seed))
         if self.design.kind == "lhs":
             from scipy.stats import qmc  # imported when used: scipy.stats takes 0.6 s to load

@@ -17,6 +17,7 @@ from typing import Any
 
 import mesa
 import numpy as np
+import pandas as pd
 
 from routesim.agents.armed_group import ArmedGroup
 from routesim.agents.authority import Authority
@@ -133,6 +134,7 @@ class RouteModel(mesa.Model):
         self._origin_nationality = [self._country_of(n) for n in origins["location"]]
         self._origin_rate = (
             origins["people_per_year"].to_numpy()
+            * self._origin_factors(origins["location"])
             / 365.0
             * self.params.migrants.people_per_year
             / self.scale
@@ -140,6 +142,18 @@ class RouteModel(mesa.Model):
         self._origin_cash = origins["cash_median_eur"].to_numpy()
         self._origin_female = origins["female_share"].to_numpy()
         self._origin_minor = origins["minor_share"].to_numpy()
+
+    def _origin_factors(self, locations: pd.Series) -> np.ndarray:
+        """Each origin's flow multiplier (`migrants.origin_flow`; 1 where not named)."""
+        factors = self.params.migrants.origin_flow
+        unknown = sorted(set(factors) - set(locations))
+        if unknown:
+            raise ScenarioError(
+                self.params.source,
+                f"migrants.origin_flow.{unknown[0]}",
+                f"not an origin (origins: {', '.join(locations)})",
+            )
+        return locations.map(lambda name: factors.get(name, 1.0)).to_numpy(dtype=float)
 
     def _country_of(self, location: str) -> str:
         return str(self.network.locations["country"].iloc[self.network.index[location]])

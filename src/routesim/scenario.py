@@ -112,6 +112,8 @@ class MigrantParams(_Strict):
     """How people weigh money, time and risk (EUR). Sources: assumptions, calibrated in issue 5."""
 
     people_per_year: Positive = 1.0  # multiplier on every origin's yearly flow (origins.csv)
+    # multiplier on named origins' yearly flows (origins.csv location: factor; others 1)
+    origin_flow: dict[str, Positive] = {}
     risk_aversion: NonNegative = 1.0  # multiplier on the risk terms of the generalised cost
     value_of_life_eur: NonNegative = 40_000.0
     value_of_time_eur_per_day: NonNegative = 4.0
@@ -278,6 +280,17 @@ class Scenario(_Strict):
     policies: list[Policy] = []
 
     source: str = Field(default="<memory>", exclude=True)
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> Scenario:
+        ids = [p.id for p in self.policies if p.id is not None]
+        twice = next((i for i in ids if ids.count(i) > 1), None)
+        if twice is not None:
+            raise ValueError(
+                f"policies: two policies have id {twice!r}; an id names one policy (give the "
+                "other its own id)"
+            )
+        return self
 
     def config_hash(self, network_digest: str = "") -> str:
         """A short hash of everything that shapes the run: the settings and, given its digest,
