@@ -1,0 +1,216 @@
+"""Calibration targets: what was reported, and how far a run's outcome is from it.
+
+`data/targets.csv` holds one reported figure per row, with its year and source. Its `where`
+selects legs of a run's leg table: conditions `column=value|value` joined by `;` must all hold,
+and selections joined by ` or ` are pooled. `measure` is what is taken over those legs (people
+setting off, arriving, dying or intercepted; the median fee paid; the share smuggled; the share
+of smuggled crossings run by structured groups); with `relative_to`, it is divided by the same
+measure over other legs. A reported range is a band [low, high] (high empty: no upper bound); a
+single figure is a band of width 0. `sd` is how far outside its band a result may lie before it
+counts as one standard deviation off (relative for people and euros, absolute for shares);
+`accept` is the tolerance within which the fit is called good. Rows with `fit = no` are shown
+in the report but not fitted (their note says why).
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from routesim.scenario import ScenarioError
+
+COLUMNS = (
+    "id",
+    "group",
+    "what",
+    "measure",
+    "where",
+    "relative_to",
+    "low",
+    "high",
+    "unit",
+    "sd",
+    "accept",
+    "fit",
+    "year",
+    "source",
+    "note",
+)
+MEASURES = (
+    "arrivals",
+    "departures",
+    "deaths",
+    "interceptions",
+    "fee",
+    "smuggled_share",
+    "structured_share",
+)
+UNITS = ("people", "EUR", "share", "ratio")
+SELECTABLE = ("leg_from", "leg_to", "from_country", "to_country", "mode", "route")
+MISSING_Z = 10.0  # a fitted target that a run does not produce counts as this many sd off
+
+
+def load_targets(path: str | Path | None = None) -> pd.DataFrame:
+    """The targets table (the packaged 2021 targets unless `path` names another CSV), checked:
+    a problem is one error naming the file, the row and the column."""
+    if path is None:
+        path = Path(str(resources.files("routesim") / "data" / "targets.csv"))
+    path = Path(path)
+    try:
+        table = pd.read_csv(path, dtype={"year": str}, keep_default_na=False, na_values=[""])
+    except FileNotFoundError:
+        raise ScenarioError(path, "", "file not found") from None
+    except (ValueError, pd.errors.ParserError) as err:
+        raise ScenarioError(path, "", f"unreadable CSV ({err})") from None
+    missing = [c for c in COLUMNS if c not in table.columns]
+    if missing:
+        raise ScenarioError(path, missing[0], f"missing column (columns: {', '.join(COLUMNS)})")
+    for i, row in enumerate(table.itertuples(index=False), start=2):
+        _check_row(row, path, f"row {i}")
+    twice = table["id"][table["id"].duplicated()]
+    if len(twice):
+        raise ScenarioError(path, "id", f"{twice.iloc[0]!r} appears twice")
+    table["fit"] = table["fit"] == "yes"
+    table.attrs["source"] = str(path)
+    return table.set_index("id", drop=False)
+
+
+def _check_row(row: object, path: Path, at: str) -> None:
+    def fail(column: str, message: str) -> None:
+        raise ScenarioError(path, f"{at}, {column}", message)
+
+    get = row._asdict().get  # type: ignore[attr-defined]
+    for column in ("id", "what", "unit", "fit", "year", "source"):
+        if pd.isna(get(column)):
+            fail(column, "must not be empty")
+    if get("fit") not in ("yes", "no"):
+        fail("fit", f"must be yes or no, not {get('fit')!r}")
+    if get("unit") not in UNITS:
+        fail("unit", f"must be one of {', '.join(UNITS)}, not {get('unit')!r}")
+    low, high = get("low"), get("high")
+    if pd.isna(low):
+        fail("low", "give the reported value (or the low end of its range)")
+    if not pd.isna(high) and high < low:
+        fail("high", f"below low ({high:g} < {low:g})")
+    if pd.isna(get("measure")):
+        if get("fit") == "yes":
+            fail("measure", "a fitted target needs a measure (or set fit to no and say why)")
+        return
+    if get("measure") not in MEASURES:
+        fail("measure", f"must be one of {', '.join(MEASURES)}, not {get('measure')!r}")
+    for column in ("sd", "accept"):
+        value = get(column)
+        if pd.isna(value) or value < 0 or (column == "sd" and value == 0):
+            fail(column, "must be a number above 0" if column == "sd" else "must be 0 or more")
+    for column in ("where", "relative_to"):
+        if column == "where" or not pd.isna(get(column)):
+            try:
+                selection(str(get(column)))
+            except ValueError as err:
+                fail(column, str(err))
+
+
+def selection(where: str) -> list[dict[str, list[str]]]:
+    """`where` parsed: a list of selections (pooled), each a mapping column -> allowed values."""
+    pooled = []
+    for part in where.split(" or "):
+        conditions: dict[str, list[str]] = {}
+        for condition in part.split(";"):
+            column, sep, values = condition.partition("=")
+            column = column.strip()
+            if not sep or not values.strip():
+                raise ValueError(f"expected column=value, got {condition.strip()!r}")
+            if column not in SELECTABLE:
+                raise ValueError(f"cannot select by {column!r} (allowed: {', '.join(SELECTABLE)})")
+            conditions[column] = [v.strip() for v in values.split("|")]
+        pooled.append(conditions)
+    return pooled
+
+
+def select(legs: pd.DataFrame, where: str) -> pd.DataFrame:
+    """The rows of a leg table that `where` selects."""
+    mask = np.zeros(len(legs), dtype=bool)
+    for conditions in selection(where):
+        part = np.ones(len(legs), dtype=bool)
+        for column, values in conditions.items():
+            part &= legs[column].isin(values).to_numpy()
+        mask |= part
+    return legs[mask]
+
+
+def measure(legs: pd.DataFrame, what: str) -> float:
+    """One measure over some legs of one run (NaN where it is undefined, e.g. no fee paid)."""
+    if what == "arrivals":
+        return float(legs["crossings"].sum())
+    if what in ("departures", "deaths", "interceptions"):
+        return float(legs[what].sum())
+    smuggled = legs["departures"] * legs["smuggled_share"].fillna(0.0)
+    if what == "smuggled_share":
+        return _ratio(smuggled.sum(), legs["departures"].sum())
+    if what == "structured_share":
+        return _ratio((smuggled * legs["structured_share"].fillna(0.0)).sum(), smuggled.sum())
+    # fee: the median over people who paid, from each leg's median weighted by its payers
+    fees = legs["median_fee_eur"].to_numpy(dtype=float)
+    weights = smuggled.to_numpy(dtype=float)
+    paid = ~np.isnan(fees) & (weights > 0)
+    if not paid.any():
+        return float("nan")
+    order = np.argsort(fees[paid])
+    cumulative = np.cumsum(weights[paid][order])
+    return float(fees[paid][order][np.searchsorted(cumulative, cumulative[-1] / 2)])
+
+
+def measure_run(legs: pd.DataFrame, targets: pd.DataFrame) -> pd.Series:
+    """Every target's simulated value in one run, from its leg table."""
+    values = {}
+    for target in targets.itertuples(index=False):
+        if pd.isna(target.measure):
+            values[target.id] = float("nan")
+            continue
+        value = measure(select(legs, target.where), target.measure)
+        if not pd.isna(target.relative_to):
+            value = _ratio(value, measure(select(legs, target.relative_to), target.measure))
+        values[target.id] = value
+    return pd.Series(values, dtype=float)
+
+
+def deviation(targets: pd.DataFrame, values: pd.Series | pd.DataFrame) -> pd.Series | pd.DataFrame:
+    """How far each value lies outside its target's band, in the target's sd: 0 inside, negative
+    below, positive above (on a log scale for people and euros, so 0.1 is about 10 %)."""
+    low, high = targets["low"], targets["high"].fillna(np.inf)
+    absolute = targets["unit"].isin(["share", "ratio"])
+    if isinstance(values, pd.DataFrame):
+        return values.apply(lambda row: deviation(targets, row), axis=1)
+    v = values.reindex(targets.index)
+    below_abs, above_abs = (low - v).clip(lower=0), (v - high).clip(lower=0)
+    safe = v.clip(lower=1e-3 * low.clip(lower=1e-9))
+    with np.errstate(divide="ignore"):  # no upper bound: log(0), clipped to 0
+        below_rel = np.log(low.clip(lower=1e-9) / safe).clip(lower=0)
+        above_rel = np.log(safe / high).clip(lower=0)
+    below = below_abs.where(absolute, below_rel)
+    above = above_abs.where(absolute, above_rel)
+    return (above - below) / targets["sd"]
+
+
+def loss(targets: pd.DataFrame, values: pd.Series) -> float:
+    """The sum of squared deviations over the fitted targets (a missing value counts MISSING_Z)."""
+    z = deviation(targets[targets["fit"]], values).fillna(MISSING_Z)
+    return float((z**2).sum())
+
+
+def inside(targets: pd.DataFrame, values: pd.Series) -> pd.Series:
+    """Whether each value is within its band widened by `accept` (NaN where not simulated)."""
+    low, high = targets["low"], targets["high"].fillna(np.inf)
+    accept = targets["accept"].fillna(0.0)
+    absolute = targets["unit"].isin(["share", "ratio"])
+    lo = (low - accept).where(absolute, low * (1 - accept))
+    hi = (high + accept).where(absolute, high * (1 + accept))
+    v = values.reindex(targets.index)
+    return ((v >= lo) & (v <= hi)).astype(object).where(v.notna())
+
+
+def _ratio(num: float, den: float) -> float:
+    return float(num / den) if den > 0 else float("nan")
