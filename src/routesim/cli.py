@@ -72,6 +72,20 @@ pass --scheduler (see the README).
 """
 
 
+CALIBRATE_EPILOG = """\
+examples:
+  routesim calibrate                                   # experiments/calibrate-2021.yaml
+  routesim calibrate experiments/calibrate-2021.yaml --workers 8 --out runs/cal
+  routesim calibrate my-targets.yaml --scheduler tcp://10.0.0.5:8786
+
+The calibration file names the scenario, the free parameters with [low, high] bounds, the
+targets (a CSV like routesim/data/targets.csv: one reported figure per row with its source),
+replicates and the generations to run. Each generation is a sweep stored in DIR/generations:
+stop at any moment and run the same command again to resume. The fitted values are written to
+the file named by `write` (scenarios/calibrated.yaml, which scenarios/baseline.yaml extends).
+"""
+
+
 COMPARE_EPILOG = """\
 examples:
   routesim compare scenarios/baseline.yaml scenarios/central-interception.yaml
@@ -204,6 +218,32 @@ def build_parser() -> argparse.ArgumentParser:
         "--dry-run", action="store_true", help="check the sweep file and say what would run"
     )
     p_sweep.add_argument("--quiet", action="store_true", help="no progress bar, no table")
+
+    p_cal = sub.add_parser(
+        "calibrate",
+        help="fit free parameters to reported targets; write a scenario file and a report",
+        description="Fit the free parameters of a calibration file (each between bounds) to "
+        "the reported targets by differential evolution, each candidate run with the same "
+        "replicate seeds; write the fitted values as a scenario file, run that scenario again "
+        "with fresh seeds, and write a report (report.md, fit.png, loss.png, parameters.png).",
+        epilog=CALIBRATE_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p_cal.add_argument(
+        "config",
+        nargs="?",
+        default="experiments/calibrate-2021.yaml",
+        metavar="CONFIG",
+        help="a calibration YAML file (default: experiments/calibrate-2021.yaml)",
+    )
+    p_cal.add_argument(
+        "--out",
+        type=Path,
+        metavar="DIR",
+        help="where generations, check runs and the report go (default: runs/<name>)",
+    )
+    _add_executor(p_cal)
+    p_cal.add_argument("--quiet", action="store_true", help="no progress bars, no table")
 
     p_export = sub.add_parser(
         "export",
@@ -497,6 +537,34 @@ def _interrupt(signum: int, frame: object) -> NoReturn:
     raise KeyboardInterrupt
 
 
+def _cmd_calibrate(args: argparse.Namespace) -> int:
+    from routesim.calibration import Calibration, calibrate
+
+    config = Calibration.load(args.config)
+    out = args.out or config.results_folder
+    signal.signal(signal.SIGTERM, _interrupt)
+    fit = calibrate(
+        config,
+        out,
+        workers=args.workers,
+        scheduler=args.scheduler,
+        dask_local=args.dask_local,
+        progress=not args.quiet,
+    )
+    for note in fit.notes:
+        print(f"routesim: warning: {note}", file=sys.stderr)
+    if not args.quiet:
+        table = fit.table[fit.table["fitted"]]
+        shown = table.assign(inside=table["inside"].map({True: "yes", False: "NO"}))
+        print(shown[["reported", "simulated median", "inside"]].to_string(float_format=_number))
+        inside = int((table["inside"] == True).sum())  # noqa: E712 (object column)
+        print(
+            f"{config.name}: {inside} of {len(table)} fitted targets inside; fitted values in "
+            f"{fit.written}; report in {out}/report.md"
+        )
+    return 0
+
+
 def _cmd_export(args: argparse.Namespace) -> int:
     from routesim.store import load_daily, load_results
 
@@ -537,6 +605,7 @@ def main(argv: list[str] | None = None) -> int:
         "export": _cmd_export,
         "analyze": _cmd_analyze,
         "compare": _cmd_compare,
+        "calibrate": _cmd_calibrate,
         "plot": _cmd_plot,
     }
     try:
@@ -546,7 +615,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         kept = "finished runs are kept: run the same command to resume"
-        said = kept if args.command in ("sweep", "compare") else "nothing was written"
+        said = kept if args.command in ("sweep", "compare", "calibrate") else "nothing was written"
         print(f"routesim: interrupted; {said}", file=sys.stderr)
         return 130
 

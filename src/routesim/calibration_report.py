@@ -1,0 +1,265 @@
+"""The calibration report: for every target what was reported and what the fitted scenario gives,
+the loss over generations, and how well each parameter is pinned down (Markdown + figures)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from routesim.figures import save, style
+from routesim.outcomes import write_atomically
+from routesim.plots import COLORS
+from routesim.targets import deviation, inside
+
+if TYPE_CHECKING:
+    from routesim.calibration import Fit
+
+NEAR = 0.9  # the near-optimal set: candidates within the 90 % chi-square quantile of the best
+
+
+def fit_table(fit: Fit) -> pd.DataFrame:
+    """One row per target: reported band, simulated median and 90 % interval over the check
+    runs, whether the median is inside (within `accept`), and the deviation in sd."""
+    t = fit.targets
+    check = fit.check.drop(columns="replicate", errors="ignore")
+    median = check.median()
+    table = pd.DataFrame(
+        {
+            "group": t["group"],
+            "what": t["what"],
+            "reported": [_band(r) for r in t.itertuples()],
+            "low": t["low"],
+            "high": t["high"],
+            "simulated median": median.reindex(t.index),
+            "5%": check.quantile(0.05).reindex(t.index),
+            "95%": check.quantile(0.95).reindex(t.index),
+            "inside": inside(t, median),
+            "deviation (sd)": deviation(t, median),
+            "fitted": t["fit"],
+            "year": t["year"],
+            "source": t["source"],
+            "unit": t["unit"],
+            "note": t["note"],
+        }
+    )
+    return table
+
+
+def near_optimal(fit: Fit) -> pd.DataFrame:
+    """Each parameter's start, fitted value and range over the candidates whose loss is within
+    chi2(NEAR, k) of the best: an approximate joint 90 % region if the targets' sd are right."""
+    from scipy.stats import chi2
+
+    history, names = fit.history, fit.parameters
+    threshold = history["loss"].min() + chi2.ppf(NEAR, len(names))
+    near = history[history["loss"] <= threshold]
+    first = history[(history["generation"] == 0) & (history["candidate"] == 0)].iloc[0]
+    return pd.DataFrame(
+        {
+            "low": [fit.config.parameters[n][0] for n in names],
+            "high": [fit.config.parameters[n][1] for n in names],
+            "start": [first[n] for n in names],
+            "fitted": [fit.best[n] for n in names],
+            "near-optimal from": [near[n].min() for n in names],
+            "to": [near[n].max() for n in names],
+        },
+        index=pd.Index(names, name="parameter"),
+    ).assign(candidates=len(near))
+
+
+def write_report(fit: Fit, folder: Path) -> Path:
+    """Write report.md, fit.csv, history.csv and the figures (fit, loss, parameters) to `folder`."""
+    table = fit_table(fit)
+    params = near_optimal(fit)
+    figures = {"fit.png": fit_figure(table), "loss.png": loss_figure(fit)}
+    figures["parameters.png"] = parameters_figure(fit)
+    for name, figure in figures.items():
+        save(figure, folder / name)
+    report = folder / "report.md"
+    write_atomically(
+        {
+            report: lambda p: p.write_text(_markdown(fit, table, params)),
+            folder / "fit.csv": lambda p: table.to_csv(p, index_label="target"),
+            folder / "history.csv": lambda p: fit.history.to_csv(p, index=False),
+        }
+    )
+    return report
+
+
+# --- Markdown ----------------------------------------------------------------------------------
+
+
+def _markdown(fit: Fit, table: pd.DataFrame, params: pd.DataFrame) -> str:
+    c = fit.config
+    history = fit.history
+    fitted = table[table["fitted"]]
+    n_in = int((fitted["inside"] == True).sum())  # noqa: E712 (object column with NaN)
+    runs = len(history) * c.replicates
+    lines = [
+        f"# Calibration report: {c.name}",
+        "",
+        c.description,
+        "",
+        f"- scenario: `{c.scenario}`; fitted values written to `{c.write}`",
+        f"- targets: `{c.targets or 'routesim/data/targets.csv (packaged)'}`",
+        f"- fitting runs: {', '.join(c.set) or 'the scenario as it is'}; "
+        f"{c.replicates} replicates per candidate with common seeds",
+        f"- differential evolution: {history['generation'].max() + 1} generations of "
+        f"{history.groupby('generation').size().iloc[0]} candidates, {runs} runs; "
+        f"best loss {history['loss'].min():.1f} (start {history['loss'].iloc[0]:.1f})",
+        f"- check: the fitted scenario as written (without the fitting runs' settings), "
+        f"{c.check_replicates} runs with seeds the fit never used; the table below is the check",
+        "",
+        f"**{n_in} of {len(fitted)} fitted targets are inside their band** (widened by the "
+        "tolerance in `accept`).",
+        "",
+    ]
+    lines += [f"> {note}" for note in fit.notes]
+    lines += ["", "## Targets", "", _target_rows(table), "", "![fit](fit.png)", ""]
+    missed = fitted[fitted["inside"] == False]  # noqa: E712
+    if len(missed):
+        lines += ["## Targets missed, and why", ""]
+        for tid, r in missed.iterrows():
+            why = c.misses.get(str(tid), "no reason given in the calibration file (`misses:`)")
+            lines.append(f"- `{tid}` ({r['deviation (sd)']:+.1f} sd): {why}")
+        lines.append("")
+    lines += ["## Parameters", "", _parameter_rows(params), ""]
+    lines += [
+        f"Near-optimal: the {int(params['candidates'].iloc[0])} candidates whose loss is within "
+        f"the {NEAR:.0%} chi-square quantile ({len(params)} degrees of freedom) of the best. A "
+        "wide range means the targets do not pin the parameter down.",
+        "",
+        "![parameters](parameters.png)",
+        "",
+        "## Loss over generations",
+        "",
+        "![loss](loss.png)",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _target_rows(table: pd.DataFrame) -> str:
+    rows = [
+        "| target | reported | simulated median [90 % of runs] | inside | year | source |",
+        "|---|---|---|---|---|---|",
+    ]
+    for tid, r in table.iterrows():
+        if pd.isna(r["simulated median"]):
+            sim, verdict = "not simulated", r["note"]
+        else:
+            sim = (
+                f"{_num(r['simulated median'], r['unit'])} "
+                f"[{_num(r['5%'], r['unit'])} - {_num(r['95%'], r['unit'])}]"
+            )
+            verdict = "yes" if r["inside"] is True else f"**no** ({r['deviation (sd)']:+.1f} sd)"
+            if not r["fitted"]:
+                verdict += f"; not fitted: {r['note']}"
+        rows.append(
+            f"| {r['what']} (`{tid}`) | {r['reported']} | {sim} | {verdict} | {r['year']} "
+            f"| {r['source']} |"
+        )
+    return "\n".join(rows)
+
+
+def _parameter_rows(params: pd.DataFrame) -> str:
+    rows = ["| parameter | bounds | start | fitted | near-optimal |", "|---|---|---|---|---|"]
+    for name, r in params.iterrows():
+        rows.append(
+            f"| `{name}` | {r['low']:.4g} - {r['high']:.4g} | {r['start']:.4g} | "
+            f"**{r['fitted']:.4g}** | {r['near-optimal from']:.4g} - {r['to']:.4g} |"
+        )
+    return "\n".join(rows)
+
+
+def _band(target: object) -> str:
+    low, high, unit = target.low, target.high, target.unit  # type: ignore[attr-defined]
+    if pd.isna(high):
+        return f">= {_num(low, unit)}"
+    if low == high:
+        return _num(low, unit)
+    return f"{_num(low, unit)} - {_num(high, unit)}"
+
+
+def _num(x: float, unit: str) -> str:
+    if pd.isna(x):
+        return "-"
+    if unit == "share":
+        return f"{x:.1%}"
+    if unit == "ratio":
+        return f"{x:.2f}"
+    return f"{x:,.0f}" + (" EUR" if unit == "EUR" else "")
+
+
+# --- figures ------------------------------------------------------------------------------------
+
+
+def fit_figure(table: pd.DataFrame) -> Figure:
+    """Each simulated target against its band, as simulated / reported: the band grey, the check
+    runs' median a dot (green inside, red outside) and their 90 % interval a line."""
+    shown = table[table["simulated median"].notna()].iloc[::-1]
+    with style():
+        fig = Figure(figsize=(8, 0.26 * len(shown) + 1.3), layout="constrained")
+        ax = fig.add_subplot()
+        for i, (_, r) in enumerate(shown.iterrows()):
+            ref = r["low"] if r["low"] > 0 else r["high"]
+            high = r["high"] / ref if pd.notna(r["high"]) else 1e3
+            ax.plot([r["low"] / ref, high], [i, i], color="0.8", lw=6, solid_capstyle="butt")
+            ax.plot([r["5%"] / ref, r["95%"] / ref], [i, i], color="0.3", lw=1.2)
+            good = r["inside"] is True
+            ax.plot(
+                r["simulated median"] / ref,
+                i,
+                marker="o" if good else "X",
+                ms=6,
+                color=COLORS[2] if good else COLORS[5],
+            )
+        ax.set_yticks(np.arange(len(shown)), [w[:55] for w in shown["what"]], fontsize=7)
+        ax.set_xscale("log")
+        ax.set_xlim(0.1, 10)
+        ax.axvline(1, color="0.5", lw=0.6, ls=":")
+        ax.set_xlabel("simulated / reported (low end of a range)")
+        ax.set_title("The fitted scenario against the targets")
+    return fig
+
+
+def loss_figure(fit: Fit) -> Figure:
+    """Every candidate's loss by generation, and the best so far."""
+    h = fit.history
+    with style():
+        fig = Figure(figsize=(6.5, 3.6), layout="constrained")
+        ax = fig.add_subplot()
+        ax.scatter(h["generation"], h["loss"], s=8, color="0.6", label="candidates")
+        best = h.groupby("generation")["loss"].min().cummin()
+        ax.plot(best.index, best.to_numpy(), color=COLORS[0], lw=2, label="best so far")
+        ax.set_yscale("log")
+        ax.set_xlabel("generation")
+        ax.set_ylabel("loss (sum of squared deviations in sd)")
+        ax.legend()
+        ax.set_title(f"{fit.config.name}: loss over generations")
+    return fig
+
+
+def parameters_figure(fit: Fit) -> Figure:
+    """Loss against each parameter over every candidate: a sharp floor means the targets pin the
+    parameter down, a flat one that they do not."""
+    names = fit.parameters
+    cols = min(3, len(names))
+    rows = -(-len(names) // cols)
+    h = fit.history
+    with style():
+        fig = Figure(figsize=(3.2 * cols, 2.6 * rows), layout="constrained")
+        for i, name in enumerate(names):
+            ax = fig.add_subplot(rows, cols, i + 1)
+            ax.scatter(h[name], h["loss"], s=6, color="0.55")
+            ax.axvline(fit.best[name], color=COLORS[0], lw=1.5)
+            ax.set_yscale("log")
+            ax.set_xlabel(name, fontsize=7)
+            if i % cols == 0:
+                ax.set_ylabel("loss")
+        fig.suptitle("Loss against each free parameter (blue: fitted value)")
+    return fig
