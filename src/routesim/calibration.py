@@ -30,12 +30,13 @@ import yaml
 from pydantic import Field, model_validator
 
 from routesim.experiment import Experiment
+from routesim.network import RouteNetwork
 from routesim.outcomes import check_output_folder, write_atomically
 from routesim.runner import __version__
 from routesim.scenario import Scenario, ScenarioError, _Strict, read_yaml, set_value, validate
 from routesim.store import ResultStore, load_legs
 from routesim.sweep import _locked, sweep
-from routesim.targets import load_targets, loss, measure_run
+from routesim.targets import check_selections, load_targets, loss, measure_run
 
 
 class Method(_Strict):
@@ -47,6 +48,13 @@ class Method(_Strict):
     recombination: Annotated[float, Field(ge=0.0, le=1.0)] = 0.7
     # stop early once the population's losses agree this well (relative); 0: run every generation
     tolerance: Annotated[float, Field(ge=0.0)] = 0.0
+
+    @model_validator(mode="after")
+    def _mutation(self) -> Method:
+        low, high = self.mutation
+        if not 0 <= low <= high <= 2:
+            raise ValueError("mutation: give [low, high] with 0 <= low <= high <= 2")
+        return self
 
 
 class Calibration(_Strict):
@@ -112,7 +120,7 @@ class Fit:
         """Per target: reported, simulated median and 90 % interval, inside or not."""
         from routesim.calibration_report import fit_table
 
-        return fit_table(self)
+        return fit_table(self.targets, self.check)
 
 
 def calibrate(
@@ -141,13 +149,16 @@ def calibrate(
     }
     scenario = Scenario.load(scenario_file)
     _check_parameters(config, scenario)
+    network = RouteNetwork.load(scenario.network.data_dir)
+    check_selections(targets, network.legs.rename(columns={"from": "leg_from", "to": "leg_to"}))
     with _locked(folder):
         runner = _Generations(config, targets, folder, scenario, executors)
         best = runner.fit()
-        written = write_scenario(config, Scenario.load(scenario_file), best)
-        fit = Fit(config, targets, runner.history, best, written)
+        check = runner.check(best)
+        # written only now, complete: an interrupted fit leaves the scenario as it was
+        written = write_scenario(config, scenario, best)
+        fit = Fit(config, targets, runner.history, best, written, check)
         fit.notes = _uses_written(config, best)
-        fit.check = runner.check(best)
         from routesim.calibration_report import write_report
 
         write_report(fit, folder)
@@ -160,6 +171,7 @@ def _check_parameters(config: Calibration, scenario: Scenario) -> None:
         scenario = scenario.with_overrides(config.set)
     except ScenarioError as err:
         raise ScenarioError(config.source, f"set: {err.key}", err.message) from None
+    origins = RouteNetwork.load(scenario.network.data_dir).origins["location"]
     for path, (low, _) in config.parameters.items():
         key = f"parameters.{path}"
         if isinstance(_current(scenario, path), dict | list):
@@ -170,6 +182,29 @@ def _check_parameters(config: Calibration, scenario: Scenario) -> None:
             scenario.with_overrides([f"{path}={low!r}"])
         except ScenarioError as err:
             raise ScenarioError(config.source, key, err.message) from None
+        if path.startswith("migrants.origin_flow.") and path.split(".")[2] not in set(origins):
+            raise ScenarioError(
+                config.source, key, f"not an origin (origins: {', '.join(origins)})"
+            )
+    _check_policies_in_written_file(config, scenario)
+
+
+def _check_policies_in_written_file(config: Calibration, scenario: Scenario) -> None:
+    """A fitted policy must live in the file the fit writes (if that file exists): written
+    there while also defined elsewhere, it would be defined twice."""
+    path = config.path(config.write)
+    if not path.is_file():
+        return
+    there = {p.get("id") for p in read_yaml(path).get("policies") or [] if isinstance(p, dict)}
+    for key in config.parameters:
+        keys = key.split(".")
+        if keys[0] == "policies" and keys[1] not in there:
+            raise ScenarioError(
+                config.source,
+                f"parameters.{key}",
+                f"policy {keys[1]!r} is defined outside {config.write}: move it there, so that "
+                "the fit writes it in one place",
+            )
 
 
 def _current(scenario: Scenario, path: str) -> Any:
@@ -202,20 +237,35 @@ class _Generations:
 
     def _start(self, current: dict[str, Any]) -> dict[str, float]:
         """Where the search starts: each parameter's current value (inside its bounds), else
-        the middle; kept in the folder, so that a resumed fit starts where the first one did
-        even after the scenario has taken the fitted values."""
-        kept = self.folder / "start.json"
+        the middle. Kept in the folder with what shapes the search (bounds, settings, seed,
+        method, targets), so that a resumed fit starts where the first one did even after the
+        scenario has taken the fitted values, and a different fit is refused up front."""
+        c = self.config
+        identity = {
+            "parameters": {p: list(b) for p, b in c.parameters.items()},
+            "set": list(c.set),
+            "replicates": c.replicates,
+            "seed": c.seed,
+            "method": c.method.model_dump(mode="json", exclude={"generations"}),
+            "targets": hashlib.sha256(self.targets.to_csv().encode()).hexdigest()[:16],
+        }
+        kept = self.folder / "calibration.json"
         if kept.is_file():
-            start = json.loads(kept.read_text())
-            if set(start) == set(self.config.parameters):
-                return start
+            stored = json.loads(kept.read_text())
+            differ = [k for k in identity if stored["identity"].get(k) != identity[k]]
+            if differ:
+                raise ScenarioError(
+                    self.folder,
+                    "",
+                    f"holds a calibration with other {', '.join(differ)}: use another --out, "
+                    "or delete the folder to start over",
+                )
+            return stored["start"]
         start = {
             p: float(np.clip(v, low, high)) if type(v) in (int, float) else (low + high) / 2
-            for (p, (low, high)), v in zip(
-                self.config.parameters.items(), current.values(), strict=True
-            )
+            for (p, (low, high)), v in zip(c.parameters.items(), current.values(), strict=True)
         }
-        text = json.dumps(start, indent=2) + "\n"
+        text = json.dumps({"identity": identity, "start": start}, indent=2) + "\n"
         write_atomically({kept: lambda tmp: tmp.write_text(text)})
         return start
 
@@ -255,7 +305,7 @@ class _Generations:
             for x in candidates
         ]
         folder = self.folder / "generations" / f"{self.generation:03d}"
-        legs = self._sweep(
+        runs = self._sweep(
             folder,
             f"{self.config.name}-g{self.generation:03d}",
             points,
@@ -263,7 +313,7 @@ class _Generations:
             self.config.seed,
             self.base_set,
         )
-        means = legs.drop(columns="replicate").groupby("point").mean()
+        means = runs.drop(columns="replicate").groupby("point").mean()
         losses = []
         for i, point in enumerate(points):
             values = means.loc[i]
@@ -356,27 +406,31 @@ def write_scenario(config: Calibration, scenario: Scenario, best: dict[str, floa
     fitted value whole (with its `where`), and each setting with the key that holds it under
     its section whole (`smugglers.tactics` with every tactic), since a mapping given in a file
     replaces its default rather than merging into it."""
-    data: dict[str, Any] = {"name": f"{config.name}-fitted"}
-    policies: dict[str, dict[str, Any]] = {}
+    path = config.path(config.write)
+    data: dict[str, Any] = read_yaml(path) if path.is_file() else {}
+    data.setdefault("name", f"{config.name}-fitted")  # what else the file holds is kept
+    policies: list[dict[str, Any]] = data.setdefault("policies", [])
     dump = scenario.model_dump(mode="json")
-    for path, value in best.items():
-        keys = path.split(".")
+    for key, value in best.items():
+        keys = key.split(".")
         if keys[0] == "policies":
-            entry = policies.setdefault(keys[1], _policy(scenario, keys[1], config.source))
+            entry = next((p for p in policies if p.get("id") == keys[1]), None)
+            if entry is None:
+                entry = _policy(scenario, keys[1], config.source)
+                policies.append(entry)
             entry[keys[2]] = value
             continue
         section = data.setdefault(keys[0], {})
         if len(keys) > 2 and keys[1] not in section:
             section[keys[1]] = dump[keys[0]][keys[1]]
         set_value(section, ".".join(keys[1:]), value, create=True)
-    if policies:
-        data["policies"] = list(policies.values())
+    if not policies:
+        del data["policies"]
     header = (
         f"# Written by `routesim calibrate {Path(config.source).name}` (routesim {__version__}):\n"
         f"# the values of its free parameters that fit the targets best. Do not edit by hand:\n"
         f"# calibrate again (see the README). The report is in the calibration's output folder.\n"
     )
-    path = config.path(config.write)
     text = header + yaml.safe_dump(data, sort_keys=False, default_flow_style=False)
     write_atomically({path: lambda tmp: tmp.write_text(text)})
     return path

@@ -12,20 +12,22 @@ from matplotlib.figure import Figure
 
 from routesim.figures import save, style
 from routesim.outcomes import write_atomically
-from routesim.plots import COLORS
+from routesim.plots import COLORS, _panels
 from routesim.targets import deviation, inside
 
 if TYPE_CHECKING:
     from routesim.calibration import Fit
 
 NEAR = 0.9  # the near-optimal set: candidates within the 90 % chi-square quantile of the best
+LIMITS = (0.05, 20.0)  # the fit figure's axis: simulated / reported
 
 
-def fit_table(fit: Fit) -> pd.DataFrame:
-    """One row per target: reported band, simulated median and 90 % interval over the check
-    runs, whether the median is inside (within `accept`), and the deviation in sd."""
-    t = fit.targets
-    check = fit.check.drop(columns="replicate", errors="ignore")
+def fit_table(targets: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
+    """One row per target: reported band, simulated median and 90 % interval over `runs` (one
+    row per run, one column per target), whether the median is inside (within `accept`), and
+    the deviation in sd."""
+    t = targets
+    check = runs.drop(columns="replicate", errors="ignore")
     median = check.median()
     table = pd.DataFrame(
         {
@@ -71,9 +73,40 @@ def near_optimal(fit: Fit) -> pd.DataFrame:
     ).assign(candidates=len(near))
 
 
+def tradeoff(fit: Fit, target: str) -> str:
+    """What meeting `target` costs elsewhere, from the candidates evaluated: the best candidate
+    with `target` inside its band (within `accept`), and the targets it misses by more than the
+    best candidate."""
+    t = fit.targets[fit.targets["fit"]]
+    history = fit.history.set_index(["generation", "candidate"])
+    z = history[t.index].apply(lambda row: deviation(t, row), axis=1)
+    reached = history[t.index].apply(lambda row: inside(t, row), axis=1)[target]
+    reaching = history[reached == True]  # noqa: E712 (object column with NaN)
+    if reaching.empty:
+        return (
+            f"none of the {len(history)} candidates reached it: the free parameters cannot, "
+            "within their bounds."
+        )
+    alternative = reaching["loss"].idxmin()
+    best = history["loss"].idxmin()
+    if alternative == best:
+        return (
+            "the fitted values reach it on the fitting runs; the check, with fresh seeds at the "
+            "scenario's own scale, does not: the miss is within run-to-run noise."
+        )
+    worse = (z.loc[alternative].abs() - z.loc[best].abs()).drop(target)
+    worse = worse[worse > 0.5].sort_values(ascending=False).head(4)
+    given_up = ", ".join(f"`{k}` ({z.loc[alternative, k]:+.1f})" for k in worse.index)
+    return (
+        f"{len(reaching)} of {len(history)} candidates reach it; the best of them has loss "
+        f"{reaching['loss'].min():.0f} (fitted: {history['loss'].min():.0f})"
+        + (f" and gives up {given_up}." if given_up else ".")
+    )
+
+
 def write_report(fit: Fit, folder: Path) -> Path:
     """Write report.md, fit.csv, history.csv and the figures (fit, loss, parameters) to `folder`."""
-    table = fit_table(fit)
+    table = fit.table
     params = near_optimal(fit)
     figures = {"fit.png": fit_figure(table), "loss.png": loss_figure(fit)}
     figures["parameters.png"] = parameters_figure(fit)
@@ -98,6 +131,7 @@ def _markdown(fit: Fit, table: pd.DataFrame, params: pd.DataFrame) -> str:
     history = fit.history
     fitted = table[table["fitted"]]
     n_in = int((fitted["inside"] == True).sum())  # noqa: E712 (object column with NaN)
+    generations = history["generation"].max()
     runs = len(history) * c.replicates
     lines = [
         f"# Calibration report: {c.name}",
@@ -107,8 +141,9 @@ def _markdown(fit: Fit, table: pd.DataFrame, params: pd.DataFrame) -> str:
         f"- scenario: `{c.scenario}`; fitted values written to `{c.write}`",
         f"- targets: `{c.targets or 'routesim/data/targets.csv (packaged)'}`",
         f"- fitting runs: {', '.join(c.set) or 'the scenario as it is'}; "
-        f"{c.replicates} replicates per candidate with common seeds",
-        f"- differential evolution: {history['generation'].max() + 1} generations of "
+        f"{c.replicates} replicate{'s' if c.replicates > 1 else ''} per candidate, with the "
+        "same seeds for every candidate",
+        f"- differential evolution: an initial population and {generations} generations of "
         f"{history.groupby('generation').size().iloc[0]} candidates, {runs} runs; "
         f"best loss {history['loss'].min():.1f} (start {history['loss'].iloc[0]:.1f})",
         f"- check: the fitted scenario as written (without the fitting runs' settings), "
@@ -120,18 +155,32 @@ def _markdown(fit: Fit, table: pd.DataFrame, params: pd.DataFrame) -> str:
     ]
     lines += [f"> {note}" for note in fit.notes]
     lines += ["", "## Targets", "", _target_rows(table), "", "![fit](fit.png)", ""]
-    missed = fitted[fitted["inside"] == False]  # noqa: E712
+    missed = fitted[fitted["inside"] != True]  # noqa: E712 (NaN: not produced by the runs)
     if len(missed):
-        lines += ["## Targets missed, and why", ""]
+        lines += [
+            "## Targets missed, and why",
+            "",
+            "What it would cost: among the candidates the fit evaluated, the best one that puts "
+            "the target inside its band (within its tolerance), and the targets that candidate "
+            "misses by more than the fitted one does (deviations in sd, on the fitting runs).",
+            "",
+        ]
         for tid, r in missed.iterrows():
             why = c.misses.get(str(tid), "no reason given in the calibration file (`misses:`)")
-            lines.append(f"- `{tid}` ({r['deviation (sd)']:+.1f} sd): {why}")
+            off = r["deviation (sd)"]
+            lines.append(
+                f"- `{tid}` ({'not produced by the runs' if pd.isna(off) else f'{off:+.1f} sd'}):"
+                f" {why} *Cost:* {tradeoff(fit, str(tid))}"
+            )
         lines.append("")
     lines += ["## Parameters", "", _parameter_rows(params), ""]
     lines += [
-        f"Near-optimal: the {int(params['candidates'].iloc[0])} candidates whose loss is within "
-        f"the {NEAR:.0%} chi-square quantile ({len(params)} degrees of freedom) of the best. A "
-        "wide range means the targets do not pin the parameter down.",
+        f"Near-optimal: the range over the {int(params['candidates'].iloc[0])} evaluated "
+        f"candidates whose loss is within the {NEAR:.0%} chi-square quantile ({len(params)} "
+        "degrees of freedom) of the best. A wide range means the targets do not pin the "
+        "parameter down; a narrow one is a lower bound on the uncertainty, since differential "
+        "evolution's candidates bunch up as it converges. The figure shows the loss against "
+        "each parameter over every candidate.",
         "",
         "![parameters](parameters.png)",
         "",
@@ -150,7 +199,8 @@ def _target_rows(table: pd.DataFrame) -> str:
     ]
     for tid, r in table.iterrows():
         if pd.isna(r["simulated median"]):
-            sim, verdict = "not simulated", r["note"]
+            sim = "not simulated" if pd.isna(r["deviation (sd)"]) and not r["fitted"] else "-"
+            verdict = r["note"] if not r["fitted"] else "**no**: not produced by the runs"
         else:
             sim = (
                 f"{_num(r['simulated median'], r['unit'])} "
@@ -180,6 +230,8 @@ def _band(target: object) -> str:
     low, high, unit = target.low, target.high, target.unit  # type: ignore[attr-defined]
     if pd.isna(high):
         return f">= {_num(low, unit)}"
+    if low == 0:
+        return f"up to {_num(high, unit)}"
     if low == high:
         return _num(low, unit)
     return f"{_num(low, unit)} - {_num(high, unit)}"
@@ -206,23 +258,30 @@ def fit_figure(table: pd.DataFrame) -> Figure:
         fig = Figure(figsize=(8, 0.26 * len(shown) + 1.3), layout="constrained")
         ax = fig.add_subplot()
         for i, (_, r) in enumerate(shown.iterrows()):
-            ref = r["low"] if r["low"] > 0 else r["high"]
-            high = r["high"] / ref if pd.notna(r["high"]) else 1e3
-            ax.plot([r["low"] / ref, high], [i, i], color="0.8", lw=6, solid_capstyle="butt")
-            ax.plot([r["5%"] / ref, r["95%"] / ref], [i, i], color="0.3", lw=1.2)
+            ref = r["low"] if r["low"] > 0 else r["high"]  # "up to": the high end
+            low = max(r["low"] / ref, LIMITS[0])
+            high = r["high"] / ref if pd.notna(r["high"]) else LIMITS[1]
+            ax.plot([low, high], [i, i], color="0.8", lw=6, solid_capstyle="butt")
+            interval = np.clip([r["5%"] / ref, r["95%"] / ref], *LIMITS)
+            ax.plot(interval, [i, i], color="0.3", lw=1.2)
             good = r["inside"] is True
             ax.plot(
-                r["simulated median"] / ref,
+                np.clip(r["simulated median"] / ref, *LIMITS),  # off the scale: at its edge
                 i,
                 marker="o" if good else "X",
                 ms=6,
                 color=COLORS[2] if good else COLORS[5],
             )
-        ax.set_yticks(np.arange(len(shown)), [w[:55] for w in shown["what"]], fontsize=7)
+        labels = [f"{t}{'' if f else ' (not fitted)'}" for t, f in shown["fitted"].items()]
+        ax.set_yticks(np.arange(len(shown)), labels, fontsize=7)
         ax.set_xscale("log")
-        ax.set_xlim(0.1, 10)
+        ax.set_xlim(*LIMITS)
         ax.axvline(1, color="0.5", lw=0.6, ls=":")
-        ax.set_xlabel("simulated / reported (low end of a range)")
+        ax.set_xlabel(
+            "simulated / reported (the low end of a range; for 'up to', the high end); "
+            "beyond the axis: drawn at its edge",
+            fontsize=7,
+        )
         ax.set_title("The fitted scenario against the targets")
     return fig
 
@@ -236,8 +295,8 @@ def loss_figure(fit: Fit) -> Figure:
         ax.scatter(h["generation"], h["loss"], s=8, color="0.6", label="candidates")
         best = h.groupby("generation")["loss"].min().cummin()
         ax.plot(best.index, best.to_numpy(), color=COLORS[0], lw=2, label="best so far")
-        ax.set_yscale("log")
-        ax.set_xlabel("generation")
+        ax.set_yscale("symlog", linthresh=1.0)  # a loss of 0 (all inside) stays on the plot
+        ax.set_xlabel("generation (0: the initial population)")
         ax.set_ylabel("loss (sum of squared deviations in sd)")
         ax.legend()
         ax.set_title(f"{fit.config.name}: loss over generations")
@@ -248,18 +307,15 @@ def parameters_figure(fit: Fit) -> Figure:
     """Loss against each parameter over every candidate: a sharp floor means the targets pin the
     parameter down, a flat one that they do not."""
     names = fit.parameters
-    cols = min(3, len(names))
-    rows = -(-len(names) // cols)
     h = fit.history
     with style():
-        fig = Figure(figsize=(3.2 * cols, 2.6 * rows), layout="constrained")
-        for i, name in enumerate(names):
-            ax = fig.add_subplot(rows, cols, i + 1)
+        fig, axes = _panels(len(names), width=3.2, height=2.6)
+        for i, (name, ax) in enumerate(zip(names, axes, strict=True)):
             ax.scatter(h[name], h["loss"], s=6, color="0.55")
             ax.axvline(fit.best[name], color=COLORS[0], lw=1.5)
-            ax.set_yscale("log")
+            ax.set_yscale("symlog", linthresh=1.0)
             ax.set_xlabel(name, fontsize=7)
-            if i % cols == 0:
+            if i % 3 == 0:
                 ax.set_ylabel("loss")
         fig.suptitle("Loss against each free parameter (blue: fitted value)")
     return fig

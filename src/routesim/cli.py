@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import pandas as pd
 
@@ -145,6 +145,16 @@ def _add_overrides(parser: argparse.ArgumentParser, help: str) -> None:
     parser.add_argument(
         "--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE", help=help
     )
+
+
+def _executors(args: argparse.Namespace) -> dict[str, Any]:
+    """Where runs execute, and whether to show progress bars (on a terminal, unless --quiet)."""
+    return {
+        "workers": args.workers,
+        "scheduler": args.scheduler,
+        "dask_local": args.dask_local,
+        "progress": not args.quiet and sys.stderr.isatty(),
+    }
 
 
 def _add_executor(parser: argparse.ArgumentParser) -> None:
@@ -443,15 +453,7 @@ def _sweep(
 
     signal.signal(signal.SIGTERM, _interrupt)  # a batch job's time limit: stop like Ctrl-C
     start = time.perf_counter()
-    results = sweep(
-        experiment,
-        out,
-        workers=args.workers,
-        scheduler=args.scheduler,
-        dask_local=args.dask_local,
-        overrides=args.overrides,
-        progress=not args.quiet and sys.stderr.isatty(),
-    )
+    results = sweep(experiment, out, overrides=args.overrides, **_executors(args))
     runs = load_results(out, all_runs=True)
     runs.attrs["seconds"] = time.perf_counter() - start
     return results, runs, runs[runs.status == "failed"]
@@ -543,14 +545,7 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
     config = Calibration.load(args.config)
     out = args.out or config.results_folder
     signal.signal(signal.SIGTERM, _interrupt)
-    fit = calibrate(
-        config,
-        out,
-        workers=args.workers,
-        scheduler=args.scheduler,
-        dask_local=args.dask_local,
-        progress=not args.quiet,
-    )
+    fit = calibrate(config, out, **_executors(args))
     for note in fit.notes:
         print(f"routesim: warning: {note}", file=sys.stderr)
     if not args.quiet:

@@ -49,8 +49,9 @@ MEASURES = (
     "structured_share",
 )
 UNITS = ("people", "EUR", "share", "ratio")
+NUMBERS = ("low", "high", "sd", "accept")
 SELECTABLE = ("leg_from", "leg_to", "from_country", "to_country", "mode", "route")
-MISSING_Z = 10.0  # a fitted target that a run does not produce counts as this many sd off
+SMALLEST = 1e-3  # a count or fee below this share of its band's low end counts as this far off
 
 
 def load_targets(path: str | Path | None = None) -> pd.DataFrame:
@@ -68,6 +69,14 @@ def load_targets(path: str | Path | None = None) -> pd.DataFrame:
     missing = [c for c in COLUMNS if c not in table.columns]
     if missing:
         raise ScenarioError(path, missing[0], f"missing column (columns: {', '.join(COLUMNS)})")
+    for column in NUMBERS:
+        numbers = pd.to_numeric(table[column], errors="coerce")
+        bad = numbers.isna() & table[column].notna()
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0]) + 2
+            value = table[column][bad].iloc[0]
+            raise ScenarioError(path, f"row {row}, {column}", f"not a number: {value!r}")
+        table[column] = numbers
     for i, row in enumerate(table.itertuples(index=False), start=2):
         _check_row(row, path, f"row {i}")
     twice = table["id"][table["id"].duplicated()]
@@ -105,8 +114,10 @@ def _check_row(row: object, path: Path, at: str) -> None:
         value = get(column)
         if pd.isna(value) or value < 0 or (column == "sd" and value == 0):
             fail(column, "must be a number above 0" if column == "sd" else "must be 0 or more")
+    if pd.isna(get("where")):
+        fail("where", "say which legs to measure (e.g. leg_to=Malta)")
     for column in ("where", "relative_to"):
-        if column == "where" or not pd.isna(get(column)):
+        if not pd.isna(get(column)):
             try:
                 selection(str(get(column)))
             except ValueError as err:
@@ -130,6 +141,20 @@ def selection(where: str) -> list[dict[str, list[str]]]:
     return pooled
 
 
+def check_selections(targets: pd.DataFrame, legs: pd.DataFrame) -> None:
+    """Fail in one line if a target selects no leg of `legs` (a network's legs, as a leg table):
+    a misspelt place would otherwise measure nothing."""
+    for i, target in enumerate(targets.itertuples(index=False), start=2):
+        for column in ("where", "relative_to"):
+            where = getattr(target, column)
+            if not pd.isna(where) and select(legs, where).empty:
+                raise ScenarioError(
+                    targets.attrs.get("source", "targets"),
+                    f"row {i}, {column}",
+                    f"{where!r} selects no leg of the network",
+                )
+
+
 def select(legs: pd.DataFrame, where: str) -> pd.DataFrame:
     """The rows of a leg table that `where` selects."""
     mask = np.zeros(len(legs), dtype=bool)
@@ -149,9 +174,9 @@ def measure(legs: pd.DataFrame, what: str) -> float:
         return float(legs[what].sum())
     smuggled = legs["departures"] * legs["smuggled_share"].fillna(0.0)
     if what == "smuggled_share":
-        return _ratio(smuggled.sum(), legs["departures"].sum())
+        return _quotient(smuggled.sum(), legs["departures"].sum())
     if what == "structured_share":
-        return _ratio((smuggled * legs["structured_share"].fillna(0.0)).sum(), smuggled.sum())
+        return _quotient((smuggled * legs["structured_share"].fillna(0.0)).sum(), smuggled.sum())
     # fee: the median over people who paid, from each leg's median weighted by its payers
     fees = legs["median_fee_eur"].to_numpy(dtype=float)
     weights = smuggled.to_numpy(dtype=float)
@@ -172,23 +197,22 @@ def measure_run(legs: pd.DataFrame, targets: pd.DataFrame) -> pd.Series:
             continue
         value = measure(select(legs, target.where), target.measure)
         if not pd.isna(target.relative_to):
-            value = _ratio(value, measure(select(legs, target.relative_to), target.measure))
+            value = _quotient(value, measure(select(legs, target.relative_to), target.measure))
         values[target.id] = value
     return pd.Series(values, dtype=float)
 
 
-def deviation(targets: pd.DataFrame, values: pd.Series | pd.DataFrame) -> pd.Series | pd.DataFrame:
+def deviation(targets: pd.DataFrame, values: pd.Series) -> pd.Series:
     """How far each value lies outside its target's band, in the target's sd: 0 inside, negative
     below, positive above (on a log scale for people and euros, so 0.1 is about 10 %)."""
     low, high = targets["low"], targets["high"].fillna(np.inf)
     absolute = targets["unit"].isin(["share", "ratio"])
-    if isinstance(values, pd.DataFrame):
-        return values.apply(lambda row: deviation(targets, row), axis=1)
     v = values.reindex(targets.index)
     below_abs, above_abs = (low - v).clip(lower=0), (v - high).clip(lower=0)
-    safe = v.clip(lower=1e-3 * low.clip(lower=1e-9))
+    floor = SMALLEST * low.where(low > 0, 1.0)
+    safe = v.clip(lower=floor)
     with np.errstate(divide="ignore"):  # no upper bound: log(0), clipped to 0
-        below_rel = np.log(low.clip(lower=1e-9) / safe).clip(lower=0)
+        below_rel = np.log(low.where(low > 0, floor) / safe).clip(lower=0)
         above_rel = np.log(safe / high).clip(lower=0)
     below = below_abs.where(absolute, below_rel)
     above = above_abs.where(absolute, above_rel)
@@ -196,8 +220,13 @@ def deviation(targets: pd.DataFrame, values: pd.Series | pd.DataFrame) -> pd.Ser
 
 
 def loss(targets: pd.DataFrame, values: pd.Series) -> float:
-    """The sum of squared deviations over the fitted targets (a missing value counts MISSING_Z)."""
-    z = deviation(targets[targets["fit"]], values).fillna(MISSING_Z)
+    """The sum of squared deviations over the fitted targets. A target the run does not produce
+    (no fee paid, no departure) counts as far off as the worst value would: emptying a leg never
+    pays."""
+    fitted = targets[targets["fit"]]
+    absolute = fitted["unit"].isin(["share", "ratio"])
+    worst = (1.0 / fitted["sd"]).where(absolute, np.log(1 / SMALLEST) / fitted["sd"])
+    z = deviation(fitted, values).fillna(worst)
     return float((z**2).sum())
 
 
@@ -212,5 +241,5 @@ def inside(targets: pd.DataFrame, values: pd.Series) -> pd.Series:
     return ((v >= lo) & (v <= hi)).astype(object).where(v.notna())
 
 
-def _ratio(num: float, den: float) -> float:
-    return float(num / den) if den > 0 else float("nan")
+def _quotient(num: float, den: float) -> float:
+    return float(num / den) if den > 0 else float("nan")  # undefined, not 0: no legs taken
