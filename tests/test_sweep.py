@@ -394,9 +394,14 @@ def test_export_to_parquet_keeps_the_table(reference, tmp_path: Path) -> None:
     pd.testing.assert_frame_equal(pd.read_parquet(file), expected, check_dtype=False)
 
 
-@pytest.mark.parametrize(
-    "path", sorted((SCENARIOS.parent / "experiments").glob("*.yaml")), ids=lambda p: p.stem
-)
+SWEEP_FILES = [  # calibration files (calibrate-*.yaml) are tested in test_calibration.py
+    p
+    for p in sorted((SCENARIOS.parent / "experiments").glob("*.yaml"))
+    if not p.stem.startswith("calibrate")
+]
+
+
+@pytest.mark.parametrize("path", SWEEP_FILES, ids=lambda p: p.stem)
 def test_shipped_experiments_are_valid_and_say_what_they_ask(path: Path, capsys) -> None:
     plan = Experiment.load(path).plan()
     assert len(plan.runs) == len(plan.points) * plan.experiment.replicates >= 50
