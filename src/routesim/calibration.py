@@ -10,8 +10,9 @@ is not fooled by a lucky draw. The loss is the sum of squared deviations from th
 
 Each generation is stored as a sweep (`OUT/generations/NNN`); DE's own draws come from the
 config's seed, so a run started again replays the same candidates, finds their runs stored, and
-carries on where it stopped. At the end the best parameters are written as a scenario file, the
-scenario is checked at full scale with fresh seeds, and a report is written (`calibration_report`).
+carries on where it stopped. At the end the best parameters are run at the scenario's own scale
+with fresh seeds (the check), then written as a scenario file, and a report is written
+(`calibration_report`).
 """
 
 from __future__ import annotations
