@@ -455,10 +455,11 @@ def test_a_broken_calibration_file_is_one_line(
 def test_the_shipped_calibration_file_is_valid() -> None:
     config = Calibration.load(ROOT / "experiments" / "calibrate-2021.yaml")
     baseline = Scenario.load(config.path(config.scenario))
-    _check_parameters(config, baseline)  # every path exists or can be set, origins exist
+    network = routesim.RouteNetwork.load()
+    _check_parameters(config, baseline, network)  # every path exists or can be set, origins exist
     misspelt = config.model_copy(update={"parameters": {"migrants.origin_flow.Dakr": (1, 2)}})
     with pytest.raises(ScenarioError, match=r"origin_flow\.Dakr: not an origin"):
-        _check_parameters(misspelt, baseline)
+        _check_parameters(misspelt, baseline, network)
     assert config.path(config.write) == SCENARIOS / "calibrated.yaml"
 
 

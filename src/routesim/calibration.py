@@ -22,6 +22,7 @@ import json
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -37,7 +38,14 @@ from routesim.runner import __version__
 from routesim.scenario import Scenario, ScenarioError, _Strict, read_yaml, set_value, validate
 from routesim.store import ResultStore, load_legs
 from routesim.sweep import _locked, sweep
-from routesim.targets import check_selections, load_targets, loss, measure_run
+from routesim.targets import (
+    check_selections,
+    deviation,
+    inside,
+    load_targets,
+    loss,
+    measure_run,
+)
 
 
 class Method(_Strict):
@@ -116,12 +124,21 @@ class Fit:
     def parameters(self) -> list[str]:
         return list(self.config.parameters)
 
-    @property
+    @cached_property
     def table(self) -> pd.DataFrame:
         """Per target: reported, simulated median and 90 % interval, inside or not."""
         from routesim.calibration_report import fit_table
 
         return fit_table(self.targets, self.check)
+
+    @cached_property
+    def scores(self) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Every evaluated candidate (rows: generation, candidate) on every fitted target: its
+        deviation in sd, and whether it is inside (within `accept`)."""
+        t = self.targets[self.targets["fit"]]
+        values = self.history.set_index(["generation", "candidate"])[t.index]
+        deviations = values.apply(lambda row: deviation(t, row), axis=1)
+        return deviations, values.apply(lambda row: inside(t, row), axis=1)
 
 
 def calibrate(
@@ -149,8 +166,8 @@ def calibrate(
         "progress": progress,
     }
     scenario = Scenario.load(scenario_file)
-    _check_parameters(config, scenario)
     network = RouteNetwork.load(scenario.network.data_dir)
+    _check_parameters(config, scenario, network)
     check_selections(targets, network.legs.rename(columns={"from": "leg_from", "to": "leg_to"}))
     with _locked(folder):
         runner = _Generations(config, targets, folder, scenario, executors)
@@ -166,13 +183,13 @@ def calibrate(
     return fit
 
 
-def _check_parameters(config: Calibration, scenario: Scenario) -> None:
+def _check_parameters(config: Calibration, scenario: Scenario, network: RouteNetwork) -> None:
     """Fail before anything is written if `set` or a free parameter does not fit the scenario."""
     try:
         scenario = scenario.with_overrides(config.set)
     except ScenarioError as err:
         raise ScenarioError(config.source, f"set: {err.key}", err.message) from None
-    origins = RouteNetwork.load(scenario.network.data_dir).origins["location"]
+    origins = network.origins["location"]
     for path, (low, _) in config.parameters.items():
         key = f"parameters.{path}"
         if isinstance(_current(scenario, path), dict | list):

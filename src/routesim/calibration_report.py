@@ -77,11 +77,9 @@ def tradeoff(fit: Fit, target: str) -> str:
     """What meeting `target` costs elsewhere, from the candidates evaluated: the best candidate
     with `target` inside its band (within `accept`), and the targets it misses by more than the
     best candidate."""
-    t = fit.targets[fit.targets["fit"]]
     history = fit.history.set_index(["generation", "candidate"])
-    z = history[t.index].apply(lambda row: deviation(t, row), axis=1)
-    reached = history[t.index].apply(lambda row: inside(t, row), axis=1)[target]
-    reaching = history[reached == True]  # noqa: E712 (object column with NaN)
+    z, reached = fit.scores
+    reaching = history[reached[target] == True]  # noqa: E712 (object column with NaN)
     if reaching.empty:
         return (
             f"none of the {len(history)} candidates reached it: the free parameters cannot, "

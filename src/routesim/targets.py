@@ -206,7 +206,7 @@ def deviation(targets: pd.DataFrame, values: pd.Series) -> pd.Series:
     """How far each value lies outside its target's band, in the target's sd: 0 inside, negative
     below, positive above (on a log scale for people and euros, so 0.1 is about 10 %)."""
     low, high = targets["low"], targets["high"].fillna(np.inf)
-    absolute = targets["unit"].isin(["share", "ratio"])
+    absolute = _absolute(targets)
     v = values.reindex(targets.index)
     below_abs, above_abs = (low - v).clip(lower=0), (v - high).clip(lower=0)
     floor = SMALLEST * low.where(low > 0, 1.0)
@@ -224,7 +224,7 @@ def loss(targets: pd.DataFrame, values: pd.Series) -> float:
     (no fee paid, no departure) counts as far off as the worst value would: emptying a leg never
     pays."""
     fitted = targets[targets["fit"]]
-    absolute = fitted["unit"].isin(["share", "ratio"])
+    absolute = _absolute(fitted)
     worst = (1.0 / fitted["sd"]).where(absolute, np.log(1 / SMALLEST) / fitted["sd"])
     z = deviation(fitted, values).fillna(worst)
     return float((z**2).sum())
@@ -234,11 +234,16 @@ def inside(targets: pd.DataFrame, values: pd.Series) -> pd.Series:
     """Whether each value is within its band widened by `accept` (NaN where not simulated)."""
     low, high = targets["low"], targets["high"].fillna(np.inf)
     accept = targets["accept"].fillna(0.0)
-    absolute = targets["unit"].isin(["share", "ratio"])
+    absolute = _absolute(targets)
     lo = (low - accept).where(absolute, low * (1 - accept))
     hi = (high + accept).where(absolute, high * (1 + accept))
     v = values.reindex(targets.index)
     return ((v >= lo) & (v <= hi)).astype(object).where(v.notna())
+
+
+def _absolute(targets: pd.DataFrame) -> pd.Series:
+    """Which targets are shares or ratios, measured in absolute rather than relative terms."""
+    return targets["unit"].isin(["share", "ratio"])
 
 
 def _quotient(num: float, den: float) -> float:
