@@ -51,18 +51,20 @@ class Market:
 
     def quote(self) -> np.ndarray:
         """Lowest fee with a free seat on each leg (NaN where no trip is open)."""
-        fees = np.full(len(self.by_leg), np.nan)
+        fees = [np.nan] * len(self.by_leg)
         for s in self.active:
             if s.seats_left > 0 and not s.fee >= fees[s.leg]:
                 fees[s.leg] = s.fee
-        return fees
+        return np.array(fees)
 
     def book(self, migrant: Migrant, leg: int, on_credit: bool) -> bool:
+        """The cheapest open trip with a free seat that the migrant can pay (or that lends)."""
         best: Smuggler | None = None
-        for s in self.by_leg[leg]:
+        cash = migrant.cash
+        for s in self.by_leg[leg]:  # hot: every smuggled booking scans the leg's operators
             if (
                 s.seats_left > 0
-                and (s.org.offers_credit if on_credit else s.fee <= migrant.cash)
+                and (s.org.offers_credit if on_credit else s.fee <= cash)
                 and (best is None or s.fee < best.fee)
             ):
                 best = s

@@ -4,7 +4,7 @@ A trip is a smuggler's convoy or boat, or a self-organised crossing (one agent: 
 people in one boat or car). It ends on its arrival day, when its hazards are resolved in order:
 interception (the authority of the departure country), distress (boat or vehicle: a trip-level
 event, so deaths come in groups as they do), armed-group checkpoints, and exploitation on arrival.
-Draws for the passengers of one trip are vectorised.
+Each hazard is one draw for all the passengers of a trip.
 """
 
 from __future__ import annotations
@@ -12,8 +12,6 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
-
-import numpy as np
 
 from routesim.information import SELF, SMUGGLED
 
@@ -101,18 +99,26 @@ class Trips:
         channel = SMUGGLED if trip.operator is not None else SELF
         authority = model.authority_of(leg)
 
+        # Hot: one call per trip, and most trips carry one to a few agents, where numpy's
+        # per-call cost dwarfs the work. Each hazard is one vectorised draw for the passengers,
+        # compared in plain Python.
         p_death = min(1.0, model.conditions.hazard_now(leg) * trip.hazard)
         if mode in LETHALITY:
             distress = min(1.0, p_death / LETHALITY[mode])
             in_distress = distress > 0 and rng.random() < distress
-            dies = rng.random(n) < p_death / distress if in_distress else np.zeros(n, bool)
+            if in_distress:
+                dies = [u < p_death / distress for u in rng.random(n).tolist()]
+            else:
+                dies = [False] * n
         else:
-            dies = rng.random(n) < p_death
-        deaths = int(dies.sum())
-        out.leg_deaths[leg] += deaths * scale
-        for i in np.flatnonzero(dies):
-            passengers[i].die(mode)
-        survivors = [m for i, m in enumerate(passengers) if not dies[i]]
+            dies = [u < p_death for u in rng.random(n).tolist()]
+        survivors = [m for m, died in zip(passengers, dies, strict=True) if not died]
+        deaths = n - len(survivors)
+        if deaths:
+            out.leg_deaths[leg] += deaths * scale
+            for m, died in zip(passengers, dies, strict=True):
+                if died:
+                    m.die(mode)
 
         if rng.random() < authority.interception_chance(leg, trip.detection):
             k = len(survivors)
@@ -129,33 +135,35 @@ class Trips:
         dst = model.leg_dst[leg]
         # Checkpoints stand on land routes; nobody is kidnapped at sea or once in Europe.
         group = None if mode == "sea" or model.is_destination[dst] else model.armed_group_on(leg)
-        taken = np.zeros(k, dtype=bool)
+        taken = exploited = [False] * k
         if group is not None:
-            taken = rng.random(k) < group.kidnap_chance(leg, trip.protected)
-        exploited = np.zeros(k, dtype=bool)
+            chance = group.kidnap_chance(leg, trip.protected)
+            taken = [u < chance for u in rng.random(k).tolist()]
         if model.wage[dst] > 0 and not model.is_destination[dst]:
             base = (
                 trip.operator.org.exploitation
                 if trip.operator is not None
                 else model.params.authorities.exploitation_base
             )
-            vulnerability = np.fromiter((m.vulnerability for m in survivors), float, k)
-            exploited = rng.random(k) < base * vulnerability
+            exploited = [
+                u < base * m.vulnerability
+                for u, m in zip(rng.random(k).tolist(), survivors, strict=True)
+            ]
 
         abused = 0
-        route = model.leg_route[leg]
-        for i, m in enumerate(survivors):
+        arrived = f"arrived_{model.leg_route[leg]}" if model.is_destination[dst] else None
+        for m, kidnapped, exploit in zip(survivors, taken, exploited, strict=True):
             m.node = dst
-            if taken[i]:
+            if kidnapped:
                 group.kidnap(m)  # type: ignore[union-attr]
                 abused += 1
-            elif exploited[i]:
+            elif exploit:
                 m.exploit(model.params.armed_groups.forced_labour_days)
                 abused += 1
             else:
                 m.reach(dst)
-                if model.is_destination[dst]:
-                    out.add(f"arrived_{route}")
+                if arrived is not None:
+                    out.add(arrived)
         out.leg_crossings[leg] += k * scale
         fees = sum(m.fee for m in passengers) * scale if trip.operator is not None else 0.0
         model.info.record(

@@ -11,6 +11,7 @@ rises and the cheap, overloaded boat or the remote desert track starts to pay: n
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, NamedTuple
 
 import mesa
@@ -46,14 +47,17 @@ def full_cost(
     (reputation, conscience, charges); that weight steers the choice but is not money, so it is
     not in the price.
     """
+    # Hot: called whenever a smuggler prices a trip (tens of thousands of times a run), so
+    # lookups are hoisted out of the loop; the arithmetic is kept in the order it reads.
     params = model.params
+    smugglers = params.smugglers
     conditions = model.conditions
     mode = model.leg_mode[leg]
     unit = model.leg_smuggler_cost[leg]
-    pressure = model.market.pressure[leg]
-    asset = params.smugglers.asset_eur[mode]
+    pressure = float(model.market.pressure[leg])  # numpy scalars are slow in scalar code
+    asset = smugglers.asset_eur[mode]
     arrest_loss = (
-        params.authorities.arrest_rate * (1 - org.arrest_evasion) * params.smugglers.arrest_cost_eur
+        params.authorities.arrest_rate * (1 - org.arrest_evasion) * smugglers.arrest_cost_eur
     )
     toll = conditions.right_of_way_per_person(leg)
     side = model.side_business_eur(leg)
@@ -62,26 +66,23 @@ def full_cost(
         (False, 0.0, 0.0),
         (True, conditions.bribe_asked(leg), conditions.bribe_leak(leg, org.bribe_access)),
     )
-    best: tuple[float, Plan] | None = None
-    for name, tactic in params.smugglers.tactics[mode].items():
-        people = params.smugglers.capacity[mode] * org.capacity_factor * tactic.load
-        seats = max(1, round(people / model.scale))
-        expected = seats * model.scale * fill
+    capacity = smugglers.capacity[mode] * org.capacity_factor
+    scale = model.scale
+    best_score, best = math.inf, None
+    for name, tactic in smugglers.tactics[mode].items():
+        seats = max(1, round(capacity * tactic.load / scale))
+        expected = seats * scale * fill
+        direct = unit * tactic.cost_factor
+        loss = asset * tactic.asset_factor + arrest_loss
         for bribes, asked, leak in options:
             p_int = min(1.0, pressure * tactic.detection * (1 - leak))
-            cost = (
-                unit * tactic.cost_factor
-                + asked
-                + toll
-                + p_int * (asset * tactic.asset_factor + arrest_loss) / expected
-                - (1 - p_int) * side / expected
-            )
+            cost = direct + asked + toll + p_int * loss / expected - (1 - p_int) * side / expected
             cost = max(cost, 0.2 * unit)
             score = cost + death_aversion * hazard * tactic.hazard
-            if best is None or score < best[0]:
-                best = (score, Plan(cost, name, tactic, seats, bribes))
+            if best is None or score < best_score:
+                best_score, best = score, Plan(cost, name, tactic, seats, bribes)
     assert best is not None
-    return best[1]
+    return best
 
 
 class Smuggler(Wallet, mesa.Agent):
@@ -110,6 +111,9 @@ class Smuggler(Wallet, mesa.Agent):
         self.tactic_name = ""
         self.tactic: Tactic
         self.seats = 1
+        # Free seats on the open trip (0 while away or out of business): read on every booking
+        # and every quote, so kept as a number rather than recomputed.
+        self.seats_left = 0
         self.fee = 0.0
         self.cost_per_person = 0.0
         model.outcomes.smugglers_active += 1
@@ -123,11 +127,8 @@ class Smuggler(Wallet, mesa.Agent):
             self.model, self.leg, self.org, self.death_aversion, self.fill
         )
         self.fee = self.cost_per_person * (1 + self.markup)
+        self.seats_left = self.seats - len(self.passengers)
         self.model.market.seat_waiting(self)
-
-    @property
-    def seats_left(self) -> int:
-        return 0 if self.busy or not self.active else self.seats - len(self.passengers)
 
     def accept(self, migrant: Migrant, on_credit: bool) -> None:
         """Take a booking: paid up front (95% of fees are cash) or, for some, on credit."""
@@ -140,6 +141,7 @@ class Smuggler(Wallet, mesa.Agent):
         migrant.fee = self.fee
         migrant.leave_queues()  # it now waits for this trip, not for a day or a queue
         self.passengers.append(migrant)
+        self.seats_left -= 1
         if self.first_booking is None:
             self.first_booking = model.day
         self.last_active = model.day
@@ -197,6 +199,7 @@ class Smuggler(Wallet, mesa.Agent):
         self.fill = 0.8 * self.fill + 0.2 * len(self.passengers) / self.seats
         passengers, self.passengers, self.first_booking = self.passengers, [], None
         self.busy = True
+        self.seats_left = 0
         self.trips += 1
         model.trips.depart_with(self, passengers)
 
@@ -233,6 +236,7 @@ class Smuggler(Wallet, mesa.Agent):
     def leave(self, arrested: bool) -> None:
         """Out of the market (prosecuted or broke); the agent stays in the books with its cash."""
         self.active = False
+        self.seats_left = 0
         self.arrested = arrested
         self.model.outcomes.smugglers_active -= 1
         self.model.market.withdraw(self)
