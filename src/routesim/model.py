@@ -113,6 +113,7 @@ class RouteModel(mesa.Model):
         self.leg_smuggler_cost: list[float] = legs["smuggler_cost_eur"].tolist()
         self.leg_self_cost: np.ndarray = legs["self_cost_eur"].to_numpy()
         self.leg_needed: np.ndarray = legs["smuggler_needed"].to_numpy()
+        self._skill_needed: list[float] = self.leg_needed.tolist()  # read per decision
         self.leg_from_country: list[str] = legs["from_country"].tolist()
         self.leg_to_country: list[str] = legs["to_country"].tolist()
         self.wage: list[float] = locs["wage_eur_day"].tolist()
@@ -122,6 +123,8 @@ class RouteModel(mesa.Model):
         ecowas_free = (legs["ecowas"] == 1).to_numpy() & (self.leg_needed == 0)
         self.offers_self = is_air | (self.leg_needed < 1)
         self.offers_smuggled = ~ecowas_free
+        self._offers = (self.offers_self.tolist(), self.offers_smuggled.tolist())
+        self._out_legs: list[list[int]] = [out.tolist() for out in net.out_legs]
         mix = net.countries.set_index("iso3")[["share_structured", "share_small_network"]]
         structured = legs["from_country"].map(mix["share_structured"]).to_numpy(dtype=float)
         small = legs["from_country"].map(mix["share_small_network"]).to_numpy(dtype=float)
@@ -140,6 +143,8 @@ class RouteModel(mesa.Model):
             / self.scale
         )
         self._origin_cash = origins["cash_median_eur"].to_numpy()
+        self._risk_cdf = RISK_CLASS_SHARES.cumsum()
+        self._risk_cdf /= self._risk_cdf[-1]
         self._origin_female = origins["female_share"].to_numpy()
         self._origin_minor = origins["minor_share"].to_numpy()
 
@@ -301,7 +306,7 @@ class RouteModel(mesa.Model):
             and migrant.nationality in self.authorities[self.leg_to_country[leg]].visa_free_for
         ):
             return False
-        return migrant.skill >= self.leg_needed[leg]  # skill: the means to cross alone
+        return migrant.skill >= self._skill_needed[leg]  # skill: the means to cross alone
 
     @property
     def legal_ticket_eur(self) -> float:
@@ -339,19 +344,18 @@ class RouteModel(mesa.Model):
         key = node * len(RISK_CLASSES) + risk_class
         options = self._menus.get(key)
         if options is None:
+            # Built from plain lists, not arrays: at `scale: 10` most (location, class) pairs
+            # have one or two people deciding a day, so each menu is built about once per use.
             options = []
-            total, price, onward = self._total, self._price, self._onward[risk_class]
-            for leg in self.network.out_legs[node]:
-                ahead = onward[self.leg_dst[leg]]
-                if not math.isfinite(ahead):
+            through, price = self._cost_through[risk_class], self._price_list
+            offers_self, offers_smuggled = self._offers
+            for leg in self._out_legs[node]:
+                if not self._reaches_europe[risk_class][leg]:
                     continue
-                for channel, offered in (
-                    (SELF, self.offers_self),
-                    (SMUGGLED, self.offers_smuggled),
-                ):
-                    if offered[leg]:
-                        cost = float(total[risk_class, leg, channel] + ahead)
-                        options.append((int(leg), channel, cost, float(price[leg, channel])))
+                if offers_self[leg]:
+                    options.append((leg, SELF, through[leg][SELF], price[leg][SELF]))
+                if offers_smuggled[leg]:
+                    options.append((leg, SMUGGLED, through[leg][SMUGGLED], price[leg][SMUGGLED]))
             self._menus[key] = options
         return options
 
@@ -379,8 +383,12 @@ class RouteModel(mesa.Model):
         cheapest = np.minimum(alone, smuggled)
         with np.errstate(invalid="ignore"):  # inf * 0 where a leg has no smuggler option
             expected = np.where(needed > 0, needed * smuggled + (1 - needed) * cheapest, cheapest)
-        self._onward = self.network.cost_to_destination(expected)
-        self._total, self._price = total, price
+        onward = self.network.cost_to_destination(expected)[:, self.leg_dst]  # (class, leg)
+        # What `menu` reads, as plain lists: a leg's cost to Europe through it, by class and
+        # channel, and its price by channel.
+        self._cost_through = (total + onward[:, :, None]).tolist()
+        self._reaches_europe = np.isfinite(onward).tolist()
+        self._price_list = price.tolist()
         self._menus: dict[int, list[tuple[int, int, float, float]]] = {}
 
     def _spawn(self) -> None:
@@ -393,7 +401,8 @@ class RouteModel(mesa.Model):
             cash = rng.lognormal(math.log(self._origin_cash[k]), 0.6, n)
             female = rng.random(n) < self._origin_female[k]
             minor = rng.random(n) < self._origin_minor[k]
-            risk = rng.choice(len(RISK_CLASSES), size=n, p=RISK_CLASS_SHARES)
+            # rng.choice(p=RISK_CLASS_SHARES) draws exactly this, after checking p on every call.
+            risk = self._risk_cdf.searchsorted(rng.random(n), side="right")
             skill = rng.random(n)
             arrivals = Migrant.create_agents(
                 self,

@@ -150,12 +150,11 @@ class Migrant(mesa.Agent):
         """Choose among the options at this location (the day's menu) by a logit draw."""
         model = self.model
         params = model.params.migrants
-        menu = model.menu(self.node, self.risk_class)
-        choices: list[tuple[int, int, float, float]] = []
-        for leg, channel, cost, price in menu:
-            if channel == SELF and not model.can_go_alone(leg, self):
-                continue
-            choices.append((leg, channel, cost, price))
+        choices = [
+            option
+            for option in model.menu(self.node, self.risk_class)
+            if option[1] != SELF or model.can_go_alone(option[0], self)
+        ]
         wait = model.legal_wait_days(self)
         if wait is not None:
             ticket = model.legal_ticket_eur
@@ -338,8 +337,9 @@ def _logit_pick(
     """
     if len(choices) == 1:
         return choices[0]
-    best = min(c[2] for c in choices)
-    weights = [math.exp((best - c[2]) / noise) for c in choices]
+    costs = [c[2] for c in choices]
+    best = min(costs)
+    weights = [math.exp((best - cost) / noise) for cost in costs]
     u = rng.random() * sum(weights)
     for choice, w in zip(choices, weights, strict=True):
         u -= w
