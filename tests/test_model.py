@@ -142,7 +142,7 @@ def test_fee_prices_in_patrols_and_right_of_way() -> None:
     model.market.pressure[leg] = 0.9  # smugglers have learnt that patrols stop more convoys
     assert cost() > base
     patrolled = cost()
-    model.conditions.armed_control[leg] = 0.0  # no right-of-way to pay
+    model.conditions.set(np.array([leg]), "armed_control", 0.0)  # no right-of-way to pay
     assert cost() < patrolled
 
 
@@ -154,7 +154,7 @@ def test_bribing_pays_only_when_patrols_bite() -> None:
     assert not full_cost(model, leg, org, 0.0, 0.8).bribes
     model.market.pressure[leg] = 0.9
     assert full_cost(model, leg, org, 0.0, 0.8).bribes
-    model.conditions.corruption[leg] = 0.0  # nobody to bribe
+    model.conditions.set(np.array([leg]), "corruption", 0.0)  # nobody to bribe
     assert not full_cost(model, leg, org, 0.0, 0.8).bribes
 
 

@@ -28,6 +28,7 @@ class Information:
         prior_fee: np.ndarray,
     ) -> None:
         self._pending = np.zeros((delay_days + 1, n_legs, 2, 5))
+        self._today = self._blank_day(n_legs)
         self._board = np.zeros((n_legs, 2, 5))
         self._decay = float(np.exp(-1.0 / memory_days))
         self._prior = np.stack([prior_death, prior_intercept, prior_abuse], axis=-1)  # (L, 2, 3)
@@ -45,7 +46,8 @@ class Information:
         fees: float = 0.0,
     ) -> None:
         """Note what happened on a trip today (people, deaths, ... ; fees as a total in EUR)."""
-        slot = self._pending[self.day % len(self._pending), leg, channel]
+        # Plain floats: one call per trip, and numpy's scalar updates cost more than the sums.
+        slot = self._today[leg][channel]
         slot[DEPARTED] += people
         slot[DIED] += died
         slot[INTERCEPTED] += intercepted
@@ -54,11 +56,17 @@ class Information:
 
     def advance(self) -> None:
         """End of day: let old news fade and today's-minus-delay news arrive."""
+        self._pending[self.day % len(self._pending)] = self._today
+        self._today = self._blank_day(len(self._today))
         self.day += 1
         slot = self.day % len(self._pending)
         self._board *= self._decay
         self._board += self._pending[slot]
         self._pending[slot] = 0.0
+
+    @staticmethod
+    def _blank_day(n_legs: int) -> list[list[list[float]]]:
+        return [[[0.0] * 5, [0.0] * 5] for _ in range(n_legs)]
 
     def perceived_risks(self) -> np.ndarray:
         """(legs, channels, 3): perceived chance of death, interception, abuse per crossing."""

@@ -86,11 +86,10 @@ class RouteModel(mesa.Model):
             self._give_leg(leg, row.group, row.control, row.right_of_way_eur)
         self._visa_holder: dict[str, Authority] = {}
         self._apply_due_policies()  # day-0 policies shape what people and smugglers expect
-        efficiency = np.array(
-            [scenario.authorities.interception_efficiency[m] for m in self.leg_mode]
+        self.info = self._news_board()
+        self.market = Market(
+            self, pressure=self.conditions.enforcement * self.conditions.efficiency
         )
-        self.info = self._news_board(efficiency)
-        self.market = Market(self, pressure=self.conditions.enforcement * efficiency)
         self.datacollector = mesa.DataCollector(
             model_reporters={
                 name: functools.partial(_read_metric, name=name) for name in METRICS + EXTRA_METRICS
@@ -148,6 +147,11 @@ class RouteModel(mesa.Model):
         self._origin_female = origins["female_share"].to_numpy()
         self._origin_minor = origins["minor_share"].to_numpy()
 
+    @property
+    def people_setting_out_per_day(self) -> float:
+        """Expected number of people who appear at all origins per day (at any scale)."""
+        return float(self._origin_rate.sum()) * self.scale
+
     def _origin_factors(self, locations: pd.Series) -> np.ndarray:
         """Each origin's flow multiplier (`migrants.origin_flow`; 1 where not named)."""
         factors = self.params.migrants.origin_flow
@@ -163,10 +167,10 @@ class RouteModel(mesa.Model):
     def _country_of(self, location: str) -> str:
         return str(self.network.locations["country"].iloc[self.network.index[location]])
 
-    def _news_board(self, efficiency: np.ndarray) -> Information:
+    def _news_board(self) -> Information:
         """What people believe of each leg before hearing from anyone: its reputation."""
         p, c = self.params, self.conditions
-        caught = c.enforcement * efficiency
+        caught = c.enforcement * c.efficiency
         # People expect smugglers to get past some patrols (bribes, knowing the coast).
         caught_smuggled = caught * (1 - 0.6 * c.corruption * p.authorities.bribe_efficacy)
         abuse = c.armed_control * p.armed_groups.kidnap_rate
@@ -191,9 +195,7 @@ class RouteModel(mesa.Model):
         group = self.armed_groups.get(group_name)
         if group is None:
             group = self.armed_groups[group_name] = ArmedGroup(self, group_name)
-        self.conditions.armed_owner[leg] = list(self.armed_groups).index(group_name)
-        self.conditions.armed_control[leg] = control
-        self.conditions.right_of_way[leg] = right_of_way
+        self.conditions.give(leg, list(self.armed_groups).index(group_name), control, right_of_way)
         self._group_list = list(self.armed_groups.values())
         self._refresh_group_at_node()
 
@@ -285,10 +287,8 @@ class RouteModel(mesa.Model):
         return self.authorities[self.leg_from_country[leg]]
 
     def armed_group_on(self, leg: int) -> ArmedGroup | None:
-        owner = self.conditions.armed_owner[leg]
-        if owner < 0 or self.conditions.armed_control[leg] <= 0:
-            return None
-        return self._group_list[owner]
+        owner = self.conditions.holder(leg)
+        return None if owner == NO_GROUP else self._group_list[owner]
 
     def armed_group_at(self, node: int) -> ArmedGroup | None:
         g = self._group_at_node.get(node)
@@ -302,7 +302,7 @@ class RouteModel(mesa.Model):
 
     def can_go_alone(self, leg: int, migrant: Migrant) -> bool:
         if self.leg_mode[leg] == "air" and not (
-            self.conditions.visa_free[leg]
+            self.conditions.visa_free_on(leg)
             and migrant.nationality in self.authorities[self.leg_to_country[leg]].visa_free_for
         ):
             return False

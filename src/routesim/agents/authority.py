@@ -52,9 +52,7 @@ class Authority(Wallet, mesa.Agent):
     # --- enforcement ------------------------------------------------------------------------------
 
     def interception_chance(self, leg: int, detection: float) -> float:
-        model = self.model
-        efficiency = model.params.authorities.interception_efficiency[model.leg_mode[leg]]
-        return min(1.0, model.conditions.enforcement[leg] * efficiency * detection)
+        return self.model.conditions.interception(leg, detection)
 
     def intercept(self, migrant: Migrant, leg: int) -> None:
         """Stop a migrant: returned to where the leg began, and detained if the law says so."""

@@ -220,8 +220,8 @@ class Smuggler(Wallet, mesa.Agent):
         else:
             side = model.side_business_eur(self.leg)
             ledger.pay(ledger.outside["drug_buyers"], self, side, "tramadol")
-            p_arrest = (
-                params.authorities.investigation_rate * model.conditions.enforcement[self.leg]
+            p_arrest = params.authorities.investigation_rate * model.conditions.enforcement_on(
+                self.leg
             )
         self.busy = False
         self.last_active = model.day
