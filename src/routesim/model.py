@@ -10,9 +10,12 @@ append is far cheaper than a heap event per agent, so a day costs what its decis
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import gc
 import math
 from collections import defaultdict
+from collections.abc import Iterator
 from typing import Any
 
 import mesa
@@ -50,6 +53,22 @@ class Calendar:
 
     def pop(self, day: int) -> list[Any]:
         return self._days.pop(day, [])
+
+
+@contextlib.contextmanager
+def fewer_collections() -> Iterator[None]:
+    """Let CPython's cyclic garbage collector run less often while a run is under way.
+
+    A run creates hundreds of thousands of agents that live to its end, and almost no cyclic
+    garbage; with the default thresholds the collector walks every live agent again and again
+    and frees nothing (about 9 % of a run at `scale: 1`). The thresholds are restored after.
+    """
+    before = gc.get_threshold()
+    gc.set_threshold(10_000, 50, 1_000)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
 
 
 def _read_metric(model: RouteModel, name: str) -> float:
@@ -450,10 +469,11 @@ class RouteModel(mesa.Model):
 
     def run_model(self, progress: Any = None) -> None:
         """Run the warm-up and the scenario's days; `progress` is called once per day if given."""
-        while self.day < self.params.days:
-            self.step()
-            if progress is not None:
-                progress()
+        with fewer_collections():
+            while self.day < self.params.days:
+                self.step()
+                if progress is not None:
+                    progress()
 
     # --- checks ---------------------------------------------------------------------------------
 
