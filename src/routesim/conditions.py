@@ -65,8 +65,8 @@ class LegConditions:
         once per trip or price in scalar code, where indexing a numpy array costs more than the
         arithmetic. Same formulas, elementwise, as the scalar ones they replace."""
         unrescued = (1 - self.search_and_rescue) / np.maximum(0.05, 1 - self._sar_base)
-        self._hazard = np.where(self._is_sea, self.base_hazard * unrescued, self.base_hazard)
-        self._hazard_list: list[float] = self._hazard.tolist()
+        hazard = np.where(self._is_sea, self.base_hazard * unrescued, self.base_hazard)
+        self._hazard: list[float] = hazard.tolist()
         self._caught: list[float] = (self.enforcement * self.efficiency).tolist()
         self._enforcement: list[float] = self.enforcement.tolist()
         self._leak_per_access: list[float] = (
@@ -89,7 +89,7 @@ class LegConditions:
 
     def hazard_now(self, leg: int) -> float:
         """Per-person death risk of a standard trip, given today's search and rescue."""
-        return self._hazard_list[leg]
+        return self._hazard[leg]
 
     def interception(self, leg: int, detection: float) -> float:
         """Chance that the authority stops a trip this visible (1: a standard one) on `leg`."""

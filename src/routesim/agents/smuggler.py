@@ -220,9 +220,8 @@ class Smuggler(Wallet, mesa.Agent):
         else:
             side = model.side_business_eur(self.leg)
             ledger.pay(ledger.outside["drug_buyers"], self, side, "tramadol")
-            p_arrest = params.authorities.investigation_rate * model.conditions.enforcement_on(
-                self.leg
-            )
+            enforcement = model.conditions.enforcement_on(self.leg)
+            p_arrest = params.authorities.investigation_rate * enforcement
         self.busy = False
         self.last_active = model.day
         if model.rng.random() < p_arrest * (1 - self.org.arrest_evasion):
