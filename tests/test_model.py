@@ -11,6 +11,7 @@ import pytest
 
 import routesim
 from routesim import RouteModel
+from routesim.agents.migrant import Migrant
 from routesim.agents.smuggler import Smuggler, full_cost
 from routesim.information import SELF, SMUGGLED, Information
 from routesim.outcomes import EXTRA_METRICS, LEG_COLUMNS, METRICS
@@ -72,6 +73,37 @@ def test_counts_are_people_whatever_the_scale() -> None:
 
 
 # --- migrants --------------------------------------------------------------------------------
+
+
+def test_people_set_out_at_the_expected_rate() -> None:
+    model = RouteModel(small(warmup_days=0, days=200))
+    model.run_model()
+    expected = model.people_setting_out_per_day * 200
+    created = len(model.agents_by_type[Migrant]) * model.scale
+    assert created == pytest.approx(expected, rel=0.05)
+
+
+def test_a_run_collects_garbage_less_often_and_restores_the_collector() -> None:
+    import gc
+
+    before = gc.get_threshold()
+    during = []
+    RouteModel(small(days=2, warmup_days=0)).run_model(
+        progress=lambda: during.append(gc.get_threshold())
+    )
+    assert during[0][0] > before[0]
+    assert gc.get_threshold() == before
+
+
+def test_conditions_change_only_through_policies() -> None:
+    """Per-leg lists are derived from the condition arrays; writing an array directly would
+    leave them stale, so it is refused."""
+    model = RouteModel(small())
+    leg = model.network.leg_index[("Zuwara", "Lampedusa")]
+    with pytest.raises(ValueError, match="read-only"):
+        model.conditions.enforcement[leg] = 0.0
+    model.conditions.set(np.array([leg]), "enforcement", 0.0)
+    assert model.conditions.interception(leg, 1.0) == 0.0
 
 
 def test_perceptions_arrive_after_the_delay() -> None:
@@ -295,7 +327,6 @@ def test_identical_in_a_fresh_interpreter(tmp_path) -> None:
 
 def stranded(model: RouteModel) -> list:
     """People on their way with no way forward: no wake-up, no booking, no trip, no visa."""
-    from routesim.agents.migrant import Migrant
     from routesim.outcomes import IN_TRANSIT
 
     booked = {id(m) for s in model.market.active for m in s.passengers}
@@ -338,8 +369,6 @@ def test_nobody_is_stranded(policies: list) -> None:
 
 def test_a_booked_migrant_is_not_also_served_by_a_visa_queue() -> None:
     """One queue place at a time: booking a seat voids a place in the visa queue."""
-    from routesim.agents.migrant import Migrant
-
     model = RouteModel(
         small(
             warmup_days=0,

@@ -28,7 +28,7 @@ class Information:
         prior_fee: np.ndarray,
     ) -> None:
         self._pending = np.zeros((delay_days + 1, n_legs, 2, 5))
-        self._today = self._blank_day(n_legs)
+        self._today = [0.0] * self._pending[0].size  # flat (leg, channel, event): see record
         self._board = np.zeros((n_legs, 2, 5))
         self._decay = float(np.exp(-1.0 / memory_days))
         self._prior = np.stack([prior_death, prior_intercept, prior_abuse], axis=-1)  # (L, 2, 3)
@@ -46,27 +46,25 @@ class Information:
         fees: float = 0.0,
     ) -> None:
         """Note what happened on a trip today (people, deaths, ... ; fees as a total in EUR)."""
-        # Plain floats: one call per trip, and numpy's scalar updates cost more than the sums.
-        slot = self._today[leg][channel]
-        slot[DEPARTED] += people
-        slot[DIED] += died
-        slot[INTERCEPTED] += intercepted
-        slot[ABUSED] += abused
-        slot[FEES] += fees
+        # Plain floats in a flat list: one call per trip, and numpy's scalar updates cost more
+        # than the sums.
+        today, at = self._today, (leg * 2 + channel) * 5
+        today[at + DEPARTED] += people
+        today[at + DIED] += died
+        today[at + INTERCEPTED] += intercepted
+        today[at + ABUSED] += abused
+        today[at + FEES] += fees
 
     def advance(self) -> None:
         """End of day: let old news fade and today's-minus-delay news arrive."""
-        self._pending[self.day % len(self._pending)] = self._today
-        self._today = self._blank_day(len(self._today))
+        pending = self._pending[self.day % len(self._pending)]
+        pending.flat[:] = self._today
+        self._today = [0.0] * pending.size
         self.day += 1
         slot = self.day % len(self._pending)
         self._board *= self._decay
         self._board += self._pending[slot]
         self._pending[slot] = 0.0
-
-    @staticmethod
-    def _blank_day(n_legs: int) -> list[list[list[float]]]:
-        return [[[0.0] * 5, [0.0] * 5] for _ in range(n_legs)]
 
     def perceived_risks(self) -> np.ndarray:
         """(legs, channels, 3): perceived chance of death, interception, abuse per crossing."""

@@ -38,8 +38,9 @@ class Market:
 
     def enter(self, leg: int, organisation: str | None = None) -> Smuggler:
         if organisation is None:
-            mix = self.model.organisation_mix[leg]
-            organisation = ORGANISATIONS[int(self.model.rng.choice(len(ORGANISATIONS), p=mix))]
+            # The draw rng.choice(p=shares of the leg) makes, without re-checking p each time.
+            cdf = self.model.organisation_cdf[leg]
+            organisation = ORGANISATIONS[int(cdf.searchsorted(self.model.rng.random(), "right"))]
         smuggler = Smuggler(self.model, leg, organisation)
         self.by_leg[leg].append(smuggler)
         self.active.append(smuggler)

@@ -146,10 +146,13 @@ class RouteModel(mesa.Model):
         mix = net.countries.set_index("iso3")[["share_structured", "share_small_network"]]
         structured = legs["from_country"].map(mix["share_structured"]).to_numpy(dtype=float)
         small = legs["from_country"].map(mix["share_small_network"]).to_numpy(dtype=float)
-        self.organisation_mix = np.stack(
+        organisation_mix = np.stack(
             [np.clip(1 - structured - small, 0, 1), small, structured], axis=1
         )
-        self.organisation_mix /= self.organisation_mix.sum(axis=1, keepdims=True)
+        organisation_mix /= organisation_mix.sum(axis=1, keepdims=True)
+        # Who enters a leg (see Market.enter): cumulative shares, as rng.choice(p=...) builds them.
+        self.organisation_cdf = organisation_mix.cumsum(axis=1)
+        self.organisation_cdf /= self.organisation_cdf[:, -1:]
         origins = net.origins
         self._origin_node = [net.index[n] for n in origins["location"]]
         self._origin_nationality = [self._country_of(n) for n in origins["location"]]
