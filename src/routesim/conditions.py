@@ -14,6 +14,8 @@ from routesim.scenario import AuthorityParams
 
 NO_GROUP = -1
 CHANGEABLE = ("enforcement", "search_and_rescue", "corruption", "armed_control", "visa_free")
+# What else the per-leg lists are computed from (fixed, or changed only by `give`).
+DERIVED_FROM = ("armed_owner", "right_of_way", "base_hazard", "_sar_base", "efficiency")
 
 
 class LegConditions:
@@ -24,8 +26,8 @@ class LegConditions:
         )
         self._params = authorities
         self._is_sea = (legs["mode"] == "sea").to_numpy()
-        self.base_hazard = legs["base_hazard"].to_numpy()
-        self._sar_base = legs["search_and_rescue"].to_numpy()
+        self.base_hazard = legs["base_hazard"].to_numpy().copy()
+        self._sar_base = legs["search_and_rescue"].to_numpy().copy()
         self.enforcement = legs["enforcement"].to_numpy().copy()
         self.search_and_rescue = self._sar_base.copy()
         self.corruption = np.array(legs["from_country"].map(corruption), dtype=float)
@@ -35,7 +37,7 @@ class LegConditions:
         self.visa_free = np.ones(n, dtype=bool)  # air legs: regular entry for listed nationalities
         # How much of the enforcement on a leg actually stops people, by its mode (a parameter).
         self.efficiency = np.array([authorities.interception_efficiency[m] for m in legs["mode"]])
-        for name in (*CHANGEABLE, "armed_owner", "right_of_way"):
+        for name in (*CHANGEABLE, *DERIVED_FROM):
             getattr(self, name).flags.writeable = False
         self._refresh()
 
@@ -63,7 +65,8 @@ class LegConditions:
     def _refresh(self) -> None:
         """Per-leg values as plain lists, rebuilt whenever a policy changes a leg: they are read
         once per trip or price in scalar code, where indexing a numpy array costs more than the
-        arithmetic. Same formulas, elementwise, as the scalar ones they replace."""
+        arithmetic. Each is computed elementwise in the same order as a scalar formula would,
+        so that results stay the same to the last bit."""
         unrescued = (1 - self.search_and_rescue) / np.maximum(0.05, 1 - self._sar_base)
         hazard = np.where(self._is_sea, self.base_hazard * unrescued, self.base_hazard)
         self._hazard: list[float] = hazard.tolist()
@@ -96,17 +99,19 @@ class LegConditions:
         return min(1.0, self._caught[leg] * detection)
 
     def enforcement_on(self, leg: int) -> float:
+        """Today's enforcement on `leg` (0..1), before the mode's interception efficiency."""
         return self._enforcement[leg]
 
-    def control_of(self, leg: int) -> float:
+    def armed_control_on(self, leg: int) -> float:
         """How firmly an armed group holds `leg` (0: nobody)."""
         return self._armed_control[leg]
 
-    def holder(self, leg: int) -> int:
+    def holder_on(self, leg: int) -> int:
         """Index of the armed group holding `leg`, NO_GROUP if none holds it."""
         return self._holder[leg]
 
     def visa_free_on(self, leg: int) -> bool:
+        """Whether listed nationalities may board flights on `leg` without a visa today."""
         return self._visa_free[leg]
 
     def bribe_leak(self, leg: int, access: float) -> float:

@@ -63,8 +63,7 @@ class Information:
         self.day += 1
         slot = self.day % len(self._pending)
         self._board *= self._decay
-        self._board += self._pending[slot]
-        self._pending[slot] = 0.0
+        self._board += self._pending[slot]  # the slot is overwritten when today is over
 
     def perceived_risks(self) -> np.ndarray:
         """(legs, channels, 3): perceived chance of death, interception, abuse per crossing."""

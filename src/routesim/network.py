@@ -327,7 +327,9 @@ class RouteNetwork:
                 (numbered, (np.tile(rows, classes) + offsets, np.tile(cols, classes) + offsets)),
                 shape=(size, size),
             )
-            order = graph.data.astype(np.intp) - 1  # (from, to) pairs are unique: nothing summed
+            if graph.nnz != len(numbered):  # duplicate (from, to) pairs would be summed
+                raise ValueError("legs: each (from, to) pair must appear once")
+            order = graph.data.astype(np.intp) - 1
             sinks = np.arange(classes) * (n + 1) + n
             cached = self._sink_graphs[classes] = (order, graph.indices, graph.indptr, sinks)
         return cached

@@ -107,7 +107,8 @@ class Trips:
             distress = min(1.0, p_death / LETHALITY[mode])
             in_distress = distress > 0 and rng.random() < distress
             if in_distress:
-                dies = [u < p_death / distress for u in rng.random(n).tolist()]
+                aboard = p_death / distress  # the chance of dying, given the boat is in distress
+                dies = [u < aboard for u in rng.random(n).tolist()]
             else:
                 dies = [False] * n
         else:
@@ -135,7 +136,8 @@ class Trips:
         dst = model.leg_dst[leg]
         # Checkpoints stand on land routes; nobody is kidnapped at sea or once in Europe.
         group = None if mode == "sea" or model.is_destination[dst] else model.armed_group_on(leg)
-        taken = exploited = [False] * k
+        taken = [False] * k
+        exploited = [False] * k
         if group is not None:
             chance = group.kidnap_chance(leg, trip.protected)
             taken = [u < chance for u in rng.random(k).tolist()]

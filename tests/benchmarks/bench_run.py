@@ -4,7 +4,7 @@ Targets (issue 6, 2-core machine, median of the repeats): at least 1,500,000 mig
 second and under 30 s of wall time for the whole run, warm-up included.
 Not part of the test suite (pytest collects test_*.py only). Run:
     python tests/benchmarks/bench_run.py [--repeat 3] [--scale 1]
-Each run is in a fresh process (see measure.py for what is counted).
+Each run is in a fresh process (see measure.py for what is counted); `--scale` counts agents.
 """
 
 from __future__ import annotations

@@ -22,17 +22,18 @@ import pandas as pd
 from measure import BASELINE, ROOT
 
 import routesim
-from routesim import Experiment
+from routesim import Experiment, Scenario
 
 
 def replicates(runs: int, workers: int) -> None:
     experiment = Experiment(name="bench-baseline", scenario=str(BASELINE), replicates=runs, seed=1)
+    scale = Scenario.load(BASELINE).scale
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
-        table = routesim.sweep(experiment, Path(tmp) / "runs", workers=workers)
+        table = routesim.sweep(experiment, Path(tmp) / "runs", workers=workers, progress=False)
         wall = time.perf_counter() - start
     print(
-        f"{len(table)} runs of the baseline (scale 10) on {workers} workers: {wall:.1f} s "
+        f"{len(table)} runs of the baseline (scale {scale}) on {workers} workers: {wall:.1f} s "
         f"({wall / 60:.2f} min, {len(table) / wall * 60:.1f} runs/min, "
         f"{wall * workers / len(table):.2f} s per run per worker)"
     )
@@ -48,7 +49,7 @@ def executors(path: Path, workers: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for i, (name, where) in enumerate(ways.items()):
             start = time.perf_counter()
-            tables[name] = routesim.sweep(path, Path(tmp) / str(i), **where)
+            tables[name] = routesim.sweep(path, Path(tmp) / str(i), progress=False, **where)
             seconds[name] = time.perf_counter() - start
     first = next(iter(tables.values()))
     for table in tables.values():

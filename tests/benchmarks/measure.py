@@ -1,10 +1,10 @@
 """What the benchmarks measure, in one place: one run of a scenario in a fresh process.
 
-A fresh process per run, so that its peak memory (`ru_maxrss`) is that run's and nothing is
-warm from an earlier one. Migrant-days are agent-days of people in the system, counted at the
-end of every day, warm-up included: people waiting at their origin, travelling, working,
-detained, held or exploited; not those who arrived, died or went home. At `scale: 1` an agent
-is a person.
+A fresh process per run, so that its peak memory is that run's and nothing is warm from an
+earlier one. Migrant-days are agent-days of migrants in the system, counted at the end of every
+day, warm-up included: waiting at their origin, travelling, working, detained, held or exploited;
+not arrived, dead or gone home. At `scale: 1` an agent is a person. The benchmarks import this
+module by name, so run them as scripts (`python tests/benchmarks/bench_run.py`), not with -m.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 import multiprocessing
 import resource
 import statistics
+import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -34,7 +35,7 @@ def _run(path: str, updates: dict[str, Any], values: dict[str, Any]) -> dict[str
 
     def count_day() -> None:
         nonlocal migrant_days
-        migrant_days += sum(in_state[s] for s in IN_TRANSIT)
+        migrant_days += sum(in_state[s] for s in IN_TRANSIT) / model.scale  # people -> agents
 
     model.run_model(progress=count_day)  # as `routesim run` runs it
     wall = time.perf_counter() - start
@@ -43,8 +44,13 @@ def _run(path: str, updates: dict[str, Any], values: dict[str, Any]) -> dict[str
         "migrants": len(model.agents_by_type[Migrant]),
         "migrant_days": migrant_days,
         "migrant_days_per_s": migrant_days / wall,
-        "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_mb": _peak_mb(),
     }
+
+
+def _peak_mb() -> float:
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KB on Linux, bytes on macOS
+    return peak / 1024**2 if sys.platform == "darwin" else peak / 1024
 
 
 def run_fresh(

@@ -29,7 +29,7 @@ class ArmedGroup(Wallet, mesa.Agent):
 
     def kidnap_chance(self, leg: int, protected: bool) -> float:
         params = self.model.params.armed_groups
-        chance = self.model.conditions.control_of(leg) * params.kidnap_rate
+        chance = self.model.conditions.armed_control_on(leg) * params.kidnap_rate
         return chance * (1 - params.protection) if protected else chance
 
     def kidnap(self, migrant: Migrant) -> None:

@@ -48,7 +48,8 @@ def full_cost(
     not in the price.
     """
     # Hot: called whenever a smuggler prices a trip (tens of thousands of times a run), so
-    # lookups are hoisted out of the loop; the arithmetic is kept in the order it reads.
+    # lookups are hoisted out of the loop; the arithmetic keeps the order of its terms, so that
+    # fees stay the same to the last bit.
     params = model.params
     smugglers = params.smugglers
     conditions = model.conditions
