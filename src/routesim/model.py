@@ -418,32 +418,31 @@ class RouteModel(mesa.Model):
         self._menus: dict[int, list[tuple[int, int, float, float]]] = {}
 
     def _spawn(self) -> None:
-        """New people set out from each origin (Poisson around its yearly flow)."""
+        """New people set out from each origin (Poisson around its yearly flow). A day's arrivals
+        from all origins are created in one call: at `scale: 10` each origin sends a few a day,
+        and each call builds an AgentSet."""
         rng = self.rng
+        node, nationality, cash, female, minor, risk, skill = ([] for _ in range(7))
         for k, rate in enumerate(self._origin_rate):
             n = int(rng.poisson(rate))
             if n == 0:
                 continue
-            cash = rng.lognormal(math.log(self._origin_cash[k]), 0.6, n)
-            female = rng.random(n) < self._origin_female[k]
-            minor = rng.random(n) < self._origin_minor[k]
+            node += [self._origin_node[k]] * n
+            nationality += [self._origin_nationality[k]] * n
+            cash += rng.lognormal(math.log(self._origin_cash[k]), 0.6, n).tolist()
+            female += (rng.random(n) < self._origin_female[k]).tolist()
+            minor += (rng.random(n) < self._origin_minor[k]).tolist()
             # rng.choice(p=RISK_CLASS_SHARES) draws exactly this, after checking p on every call.
-            risk = self._risk_cdf.searchsorted(rng.random(n), side="right")
-            skill = rng.random(n)
-            arrivals = Migrant.create_agents(
-                self,
-                n,
-                self._origin_node[k],
-                self._origin_nationality[k],
-                cash.tolist(),
-                female.tolist(),
-                minor.tolist(),
-                risk.tolist(),
-                skill.tolist(),
-            )
-            for m in arrivals:
-                self.calendar.add(self.day, m)
-            self.outcomes.spawned(n)
+            risk += self._risk_cdf.searchsorted(rng.random(n), side="right").tolist()
+            skill += rng.random(n).tolist()
+        if not node:
+            return
+        arrivals = Migrant.create_agents(
+            self, len(node), node, nationality, cash, female, minor, risk, skill
+        )
+        for m in arrivals:
+            self.calendar.add(self.day, m)
+        self.outcomes.spawned(len(node))
 
     def step(self) -> None:
         if self.day == 0:
