@@ -1,5 +1,8 @@
 """Each shipped policy scenario at full size moves the outcome it is about, in the expected
-direction (median over 3 seeds against the baseline). Slow: run with `pytest -m slow`."""
+direction (median over 10 seeds against the baseline). Slow: run with `pytest -m slow`.
+
+Ten seeds, not three: on the calibrated baseline the central interception surge diverts about
+2,400 people a year to the west and the Atlantic, with a run-to-run spread (sd) of 3,900."""
 
 from __future__ import annotations
 
@@ -14,7 +17,7 @@ import routesim
 from .conftest import SCENARIOS
 
 pytestmark = pytest.mark.slow
-SEEDS = (1, 2, 3)
+SEEDS = tuple(range(1, 11))
 
 
 def _run(args: tuple[str, int]) -> dict:
@@ -33,7 +36,8 @@ def _run(args: tuple[str, int]) -> dict:
 
 @pytest.fixture(scope="module")
 def medians() -> dict[str, dict[str, float]]:
-    names = [p.stem for p in SCENARIOS.glob("*.yaml")]
+    # calibrated.yaml is the fitted part of the baseline, not a policy scenario
+    names = [p.stem for p in SCENARIOS.glob("*.yaml") if p.stem != "calibrated"]
     jobs = [(n, s) for n in names for s in SEEDS]
     with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
         results = list(pool.map(_run, jobs))
