@@ -3,6 +3,7 @@ mechanism of the issue switched off to show that the tests would notice it missi
 
 from __future__ import annotations
 
+import gc
 import json
 
 import numpy as np
@@ -84,8 +85,6 @@ def test_people_set_out_at_the_expected_rate() -> None:
 
 
 def test_a_run_collects_garbage_less_often_and_restores_the_collector() -> None:
-    import gc
-
     before = gc.get_threshold()
     during = []
     RouteModel(small(days=2, warmup_days=0)).run_model(
