@@ -19,6 +19,10 @@ from routesim.scenario import Scenario, merge
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "scenarios"
+# The shipped scenarios one can run, besides the baseline (calibrated.yaml is its fitted part).
+POLICY_SCENARIOS = sorted(
+    p.stem for p in SCENARIOS.glob("*.yaml") if p.stem not in ("baseline", "calibrated")
+)
 
 # Small enough for a test, big enough that every mechanism happens: 1 agent = 25 people.
 SMALL = {"name": "small", "scale": 25, "warmup_days": 150, "days": 120, "seed": 3}

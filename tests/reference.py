@@ -17,18 +17,15 @@ from typing import Any
 import routesim
 from routesim.scenario import Scenario, merge
 
+from .conftest import POLICY_SCENARIOS, SCENARIOS
+
 HERE = Path(__file__).resolve().parent
-SCENARIOS = HERE.parent / "scenarios"
 REFERENCE = HERE / "data" / "reference_outputs.json"
 SHORT = {"scale": 25, "warmup_days": 150, "days": 120}
 # Every shipped policy scenario, shortened, plus the whole baseline year at scale 25.
 CASES: dict[str, tuple[str, dict[str, Any], int]] = {
     "baseline": ("baseline.yaml", {"scale": 25}, 5),
-    **{
-        path.stem: (path.name, SHORT, 7)
-        for path in sorted(SCENARIOS.glob("*.yaml"))
-        if path.stem not in ("baseline", "calibrated")
-    },
+    **{name: (f"{name}.yaml", SHORT, 7) for name in POLICY_SCENARIOS},
 }
 LEG_COLUMNS = ("departures", "crossings", "deaths", "interceptions", "median_fee_eur")
 

@@ -14,7 +14,7 @@ import pytest
 
 import routesim
 
-from .conftest import SCENARIOS
+from .conftest import POLICY_SCENARIOS, SCENARIOS
 
 pytestmark = pytest.mark.slow
 SEEDS = tuple(range(1, 11))
@@ -36,8 +36,7 @@ def _run(args: tuple[str, int]) -> dict:
 
 @pytest.fixture(scope="module")
 def medians() -> dict[str, dict[str, float]]:
-    # calibrated.yaml is the fitted part of the baseline, not a policy scenario
-    names = [p.stem for p in SCENARIOS.glob("*.yaml") if p.stem != "calibrated"]
+    names = ["baseline", *POLICY_SCENARIOS]
     jobs = [(n, s) for n in names for s in SEEDS]
     with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
         results = list(pool.map(_run, jobs))

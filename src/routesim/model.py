@@ -75,6 +75,15 @@ def fewer_collections() -> Iterator[None]:
         gc.set_threshold(*before)
 
 
+def _cumulative(shares: np.ndarray) -> np.ndarray:
+    """Cumulative shares along the last axis, built as rng.choice(p=shares) builds them, so that
+    `cdf.searchsorted(rng.random(size), side="right")` draws exactly what rng.choice would
+    (without checking p again on every call)."""
+    cdf = shares.cumsum(axis=-1)
+    cdf /= cdf[..., -1:]
+    return cdf
+
+
 def _read_metric(model: RouteModel, name: str) -> float:
     return model.today[name]
 
@@ -154,9 +163,7 @@ class RouteModel(mesa.Model):
             [np.clip(1 - structured - small, 0, 1), small, structured], axis=1
         )
         organisation_mix /= organisation_mix.sum(axis=1, keepdims=True)
-        # Who enters a leg (see Market.enter): cumulative shares, as rng.choice(p=...) builds them.
-        self.organisation_cdf = organisation_mix.cumsum(axis=1)
-        self.organisation_cdf /= self.organisation_cdf[:, -1:]
+        self.organisation_cdf = _cumulative(organisation_mix)  # who enters a leg: Market.enter
         origins = net.origins
         self._origin_node = [net.index[n] for n in origins["location"]]
         self._origin_nationality = [self._country_of(n) for n in origins["location"]]
@@ -168,8 +175,7 @@ class RouteModel(mesa.Model):
             / self.scale
         )
         self._origin_cash = origins["cash_median_eur"].to_numpy()
-        self._risk_cdf = RISK_CLASS_SHARES.cumsum()
-        self._risk_cdf /= self._risk_cdf[-1]
+        self._risk_cdf = _cumulative(RISK_CLASS_SHARES)
         self._origin_female = origins["female_share"].to_numpy()
         self._origin_minor = origins["minor_share"].to_numpy()
 
