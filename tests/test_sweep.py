@@ -418,6 +418,27 @@ def test_small_runs_are_batched_and_long_ones_are_not() -> None:
     assert batch(20, capacity=4, seconds_per_run=0.01) == 5  # spread the last runs over workers
 
 
+def test_a_batch_reads_the_network_once_and_gives_what_single_runs_give(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    plan = Experiment.load(write_experiment(tmp_path, replicates=1)).plan()
+    tasks = [(spec, plan.scenarios[spec.point]) for spec in plan.runs]
+    loads = []
+    load = sweep_module.RouteNetwork.load
+    monkeypatch.setattr(
+        sweep_module.RouteNetwork, "load", lambda where: loads.append(where) or load(where)
+    )
+    batch = sweep_module.run_batch(tasks, ["arrived", "dead"], ["arrived"], legs=True)
+    assert len(loads) == 1 and len(batch) == len(tasks) == 4
+    for (spec, scenario), outcome in zip(tasks, batch, strict=True):
+        alone = routesim.run(scenario, seed=spec.seed)
+        assert outcome.error is None
+        assert outcome.metrics == {m: alone.metrics[m] for m in ("arrived", "dead")}
+        assert outcome.daily == alone.daily[["day", "arrived"]].to_numpy(float).tolist()
+        legs = pd.DataFrame(outcome.legs, columns=alone.legs.columns)
+        pd.testing.assert_frame_equal(legs, alone.legs, check_dtype=False)
+
+
 def test_dask_missing_is_one_line_before_anything_is_written(
     reference, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
 ) -> None:

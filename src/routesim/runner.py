@@ -10,6 +10,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from routesim.model import RouteModel
+from routesim.network import RouteNetwork
 from routesim.outcomes import RunResult
 from routesim.scenario import Scenario
 
@@ -43,13 +44,16 @@ def run(
     scale: int | None = None,
     overrides: Sequence[str] = (),
     progress: bool = False,
+    network: RouteNetwork | None = None,
 ) -> RunResult:
     """Run one scenario (a `Scenario` or a YAML path) and return its summary, daily and leg tables.
 
-    Arguments as in `prepare`; `progress=True` shows a progress bar on a terminal.
+    Arguments as in `prepare`; `progress=True` shows a progress bar on a terminal. `network`, if
+    given, must be the scenario's own (`RouteNetwork.load(scenario.network.data_dir)`): runs
+    never change it, so a sweep reads it once for many runs.
     """
     scenario = prepare(scenario, seed, days, scale, overrides)
-    model = RouteModel(scenario)
+    model = RouteModel(scenario, network)
     total = scenario.warmup_days + scenario.days
     with tqdm(
         total=total,

@@ -32,6 +32,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from routesim.experiment import Experiment, Plan, RunSpec
+from routesim.network import RouteNetwork
 from routesim.outcomes import check_output_folder
 from routesim.runner import __version__, run
 from routesim.scenario import Scenario, ScenarioError
@@ -317,10 +318,14 @@ def run_batch(
     or the error: a run that raises is reported as failed and the batch goes on."""
     worker = f"{socket.gethostname()}:{os.getpid()}"
     outcomes = []
+    networks: dict[str | None, RouteNetwork] = {}  # read once per batch, not once per run
     for spec, scenario in tasks:
         start = time.perf_counter()
         try:
-            result = run(scenario, seed=spec.seed)
+            where = scenario.network.data_dir
+            if where not in networks:
+                networks[where] = RouteNetwork.load(where)
+            result = run(scenario, seed=spec.seed, network=networks[where])
         except Exception as err:
             seconds = time.perf_counter() - start
             outcomes.append(
