@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import argparse
 
-from measure import BASELINE, median, run_fresh
+from measure import BASELINE, machine, median, run_fresh
 
 
 def main() -> None:
@@ -19,6 +19,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--scale", type=int, default=1)
     args = parser.parse_args()
+    print(machine(), flush=True)
     runs = []
     for seed in range(1, args.repeat + 1):
         r = run_fresh(BASELINE, {"scale": args.scale, "seed": seed})

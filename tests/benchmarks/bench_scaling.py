@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import argparse
 
-from measure import BASELINE, median, run_fresh
+from measure import BASELINE, machine, median, run_fresh
 
 from routesim import RouteModel, Scenario
 
@@ -30,6 +30,7 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[30_000, 100_000, 300_000])
     parser.add_argument("--repeat", type=int, default=1)
     args = parser.parse_args()
+    print(machine(), flush=True)
     sizes = sorted(args.sizes)
     rows = []
     for size in sizes:

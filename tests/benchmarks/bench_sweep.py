@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 import pandas as pd
-from measure import BASELINE, ROOT
+from measure import BASELINE, ROOT, machine
 
 import routesim
 from routesim import Experiment, Scenario
@@ -78,6 +78,7 @@ def main() -> None:
         help="compare executors on EXPERIMENT (default: experiments/legal-pathways.yaml)",
     )
     args = parser.parse_args()
+    print(machine(), flush=True)
     if args.executors is not None:
         executors(args.executors, args.workers)
     else:
