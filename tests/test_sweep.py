@@ -168,10 +168,10 @@ def test_a_run_that_raises_is_recorded_and_retried_on_resume(
     bad_seed = int(expected.seed.iloc[5])
     real_run = sweep_module.run
 
-    def flaky(scenario, seed):
+    def flaky(scenario, seed, **how):
         if seed == bad_seed:
             raise RuntimeError("boat capsized in the code")
-        return real_run(scenario, seed=seed)
+        return real_run(scenario, seed=seed, **how)
 
     monkeypatch.setattr(sweep_module, "run", flaky)
     table = routesim.sweep(path, tmp_path / "out", workers=1, progress=False)
