@@ -69,7 +69,7 @@ def run_fresh(
 def machine() -> str:
     """What the numbers were measured on, printed first by every benchmark. The interpreter's
     build matters as well as its version: on this project's 2-core machine the same run takes
-    13 % less time on Debian's CPython 3.11.2 than on pyenv's 3.11.7 (the README says more)."""
+    12 % less time on Debian's CPython 3.11.2 than on pyenv's 3.11.7 (the README says more)."""
     return (
         f"{platform.python_implementation()} {platform.python_version()} ({sys.executable}), "
         f"{os.cpu_count()} cores"
