@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gc
 import json
+import shutil
 
 import numpy as np
 import pandas as pd
@@ -15,6 +16,7 @@ from routesim import RouteModel
 from routesim.agents.migrant import Migrant
 from routesim.agents.smuggler import Smuggler, full_cost
 from routesim.information import SELF, SMUGGLED, Information
+from routesim.network import RouteNetwork
 from routesim.outcomes import EXTRA_METRICS, LEG_COLUMNS, METRICS
 
 from .conftest import small
@@ -64,6 +66,17 @@ def test_output_contract(small_result: routesim.RunResult, tmp_path) -> None:
     assert sorted(p.name for p in out.iterdir()) == ["daily.csv", "legs.csv", "summary.json"]
     assert json.loads((out / "summary.json").read_text())["metrics"] == r.metrics
     assert [p.name for p in tmp_path.iterdir()] == ["run"]  # no temporary folders left
+
+
+def test_a_network_given_to_a_run_must_be_the_scenarios_own(tmp_path) -> None:
+    """Runs may share a loaded network (sweeps do), but never run on another one silently."""
+    scenario = small(days=1, warmup_days=0)
+    packaged = RouteNetwork.folder_for(None)
+    for name in ("locations", "legs", "origins", "countries", "armed_groups"):
+        shutil.copy(packaged / f"{name}.csv", tmp_path)
+    with pytest.raises(ValueError, match="the network given is"):
+        RouteModel(scenario, RouteNetwork.load(tmp_path))
+    assert RouteModel(scenario, RouteNetwork.load(None)).network.folder == packaged
 
 
 def test_counts_are_people_whatever_the_scale() -> None:

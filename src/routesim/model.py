@@ -95,7 +95,12 @@ class RouteModel(mesa.Model):
         super().__init__(rng=scenario.seed)
         self.params = scenario
         self.scale = scenario.scale
-        self.network = net = network or RouteNetwork.load(scenario.network.data_dir)
+        where = scenario.network.data_dir
+        if network is not None and network.folder.resolve() != (
+            RouteNetwork.folder_for(where).resolve()
+        ):
+            raise ValueError(f"the network given is {network.folder}, the scenario's is {where}")
+        self.network = net = network or RouteNetwork.load(where)
         self.day = -scenario.warmup_days
         self._read_network(net)
         self.conditions = LegConditions(net, scenario.authorities)

@@ -193,10 +193,15 @@ class RouteNetwork:
     def n_legs(self) -> int:
         return len(self.legs)
 
+    @staticmethod
+    def folder_for(data_dir: str | Path | None) -> Path:
+        """The folder a scenario's `network.data_dir` names (the packaged data when None)."""
+        return Path(data_dir) if data_dir else Path(str(resources.files("routesim") / "data"))
+
     @classmethod
     def load(cls, data_dir: str | Path | None = None) -> RouteNetwork:
         """Read and check the five CSVs (the packaged ones when `data_dir` is None)."""
-        folder = Path(data_dir) if data_dir else Path(str(resources.files("routesim") / "data"))
+        folder = cls.folder_for(data_dir)
         locs = _read_csv(folder, "locations.csv")
         legs = _read_csv(folder, "legs.csv")
         origins = _read_csv(folder, "origins.csv")
