@@ -72,10 +72,9 @@ def test_a_network_given_to_a_run_must_be_the_scenarios_own(tmp_path) -> None:
     """Runs may share a loaded network (sweeps do), but never run on another one silently."""
     scenario = small(days=1, warmup_days=0)
     packaged = RouteNetwork.folder_for(None)
-    for name in ("locations", "legs", "origins", "countries", "armed_groups"):
-        shutil.copy(packaged / f"{name}.csv", tmp_path)
+    copy = shutil.copytree(packaged, tmp_path / "data")
     with pytest.raises(ValueError, match="the network given is"):
-        RouteModel(scenario, RouteNetwork.load(tmp_path))
+        RouteModel(scenario, RouteNetwork.load(copy))
     assert RouteModel(scenario, RouteNetwork.load(None)).network.folder == packaged
 
 

@@ -96,10 +96,9 @@ class RouteModel(mesa.Model):
         self.params = scenario
         self.scale = scenario.scale
         where = scenario.network.data_dir
-        if network is not None and network.folder.resolve() != (
-            RouteNetwork.folder_for(where).resolve()
-        ):
-            raise ValueError(f"the network given is {network.folder}, the scenario's is {where}")
+        own = RouteNetwork.folder_for(where)
+        if network is not None and network.folder.resolve() != own.resolve():
+            raise ValueError(f"the network given is {network.folder}, the scenario's is {own}")
         self.network = net = network or RouteNetwork.load(where)
         self.day = -scenario.warmup_days
         self._read_network(net)
