@@ -69,8 +69,105 @@ def test_network_covers_the_routes(net: RouteNetwork) -> None:
 
 
 def test_every_row_cites_a_source(net: RouteNetwork) -> None:
-    for table in (net.locations, net.legs, net.origins, net.countries, net.armed_groups):
+    for table in (
+        net.locations,
+        net.legs,
+        net.origins,
+        net.countries,
+        net.armed_groups,
+        net.interceptions,
+    ):
         assert (table["source"].str.len() > 10).all()
+
+
+def test_land_legs_run_both_ways(net: RouteNetwork) -> None:
+    """A plan can be revised backwards: every road or desert leg between two places that are not
+    destinations has its reverse (same mode and length), and none leads out of a destination."""
+    legs = net.legs.set_index(["from", "to"])
+    for leg in (
+        ("Tangier", "Casablanca"),
+        ("Nador", "Oujda"),
+        ("Nador", "Casablanca"),
+        ("Sfax", "Tunis"),
+        ("Sfax", "Tripoli"),
+        ("Zuwara", "Tripoli"),
+        ("Tripoli", "Sebha"),
+        ("Sebha", "Agadez"),
+        ("Agadez", "Niamey"),
+    ):
+        assert leg in legs.index, leg
+    land = net.legs[
+        net.legs["mode"].isin(["road", "desert"])
+        & (net.legs["from_kind"] != "destination")
+        & (net.legs["to_kind"] != "destination")
+    ]
+    for f, t, mode, km in zip(
+        land["from"], land["to"], land["mode"], land["distance_km"], strict=True
+    ):
+        assert (t, f) in legs.index, (t, f)
+        assert legs.loc[(t, f), "mode"] == mode and legs.loc[(t, f), "distance_km"] == km
+    assert not (net.legs["from_kind"] == "destination").any()
+
+
+def test_sahel_and_sahara_cross_links(net: RouteNetwork) -> None:
+    legs = net.legs.set_index(["from", "to"])
+    for f, t in (
+        ("Niamey", "Bamako"),
+        ("Bamako", "Niamey"),
+        ("Ouagadougou", "Bamako"),
+        ("Bamako", "Ouagadougou"),
+    ):
+        row = legs.loc[(f, t)]
+        assert row["mode"] == "road" and row["ecowas"] == 1 and row["smuggler_needed"] == 0
+    assert legs.loc[("Gao", "Bamako"), "mode"] == legs.loc[("Gao", "Niamey"), "mode"] == "road"
+    for f, t in (("Tamanrasset", "Gao"), ("Sebha", "Tamanrasset")):
+        assert legs.loc[(f, t), "mode"] == "desert", (f, t)
+    for f, t in (
+        ("Tiznit", "Casablanca"),
+        ("Casablanca", "Tiznit"),
+        ("Tiznit", "Laayoune"),
+        ("Laayoune", "Tiznit"),
+        ("Casablanca", "Laayoune"),
+    ):
+        assert legs.loc[(f, t), "mode"] == "road", (f, t)
+    assert net.locations.set_index("name").loc["Tiznit", "country"] == "MAR"
+
+
+def test_interceptions_send_people_somewhere_known(net: RouteNetwork) -> None:
+    caught = net.interceptions
+    assert set(caught["mode"]) <= {"road", "desert", "sea", "air"}
+    assert set(caught["sent_to"]) - {""} <= set(net.locations["name"])
+    sums = caught.groupby(["country", "mode"])["share"].sum()
+    assert np.allclose(sums, 1.0)
+    libya = caught[(caught["country"] == "LBY") & (caught["mode"] == "sea")]
+    assert list(libya["sent_to"]) == [""]  # back into detention where the boat left
+    morocco = caught[(caught["country"] == "MAR") & (caught["mode"] == "sea")]
+    assert {"Tiznit", "Oujda"} <= set(morocco["sent_to"])
+    assert (caught["detention_days"].dropna() >= 0).all()
+
+
+def test_interceptions_to_an_unknown_place_is_an_error(tmp_path) -> None:
+    folder = edited_network(tmp_path, "interceptions.csv", _set(1, "sent_to", "Atlantis"))
+    with pytest.raises(NetworkError, match=r"interceptions.csv: row 3, sent_to: .*'Atlantis'"):
+        RouteNetwork.load(folder)
+
+
+def test_interception_shares_must_sum_to_one(tmp_path) -> None:
+    folder = edited_network(tmp_path, "interceptions.csv", _set(1, "share", "0.6"))
+    with pytest.raises(NetworkError, match=r"interceptions.csv: row 3, share: shares of MAR sea"):
+        RouteNetwork.load(folder)
+
+
+def test_interception_country_and_detention_are_checked(tmp_path) -> None:
+    folder = edited_network(tmp_path / "a", "interceptions.csv", _set(0, "country", "XXX"))
+    with pytest.raises(NetworkError, match=r"interceptions.csv: row 2, country: unknown value"):
+        RouteNetwork.load(folder)
+    folder = edited_network(tmp_path / "b", "interceptions.csv", _set(0, "detention_days", "-1"))
+    with pytest.raises(NetworkError, match=r"interceptions.csv: row 2, detention_days: out of"):
+        RouteNetwork.load(folder)
+    folder = edited_network(tmp_path / "c", "countries.csv", _set(0, "detention_days", ""))
+    with pytest.raises(NetworkError, match=r"countries.csv: row 2, detention_days: value missing"):
+        RouteNetwork.load(folder)
 
 
 def test_reported_fees_come_from_the_evidence(net: RouteNetwork) -> None:

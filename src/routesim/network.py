@@ -79,9 +79,17 @@ COLUMNS: dict[str, dict[str, type]] = {  # str columns are text, the rest number
         "right_of_way_eur": float,
         "source": str,
     },
+    "interceptions.csv": {
+        "country": str,
+        "mode": str,
+        "sent_to": str,
+        "share": float,
+        "detention_days": float,
+        "source": str,
+    },
 }
 SIGNED = {"lat", "lon"}
-OPTIONAL_BLANK = {"fee_low_eur", "fee_high_eur", "visa_free_for"}
+OPTIONAL_BLANK = {"fee_low_eur", "fee_high_eur", "visa_free_for", "detention_days"}
 SHARES = {
     "state_control",
     "base_hazard",
@@ -94,6 +102,7 @@ SHARES = {
     "control",
     "share_structured",
     "share_small_network",
+    "share",
 }
 
 
@@ -163,12 +172,16 @@ class RouteNetwork:
     origins: pd.DataFrame
     countries: pd.DataFrame
     armed_groups: pd.DataFrame
+    interceptions: pd.DataFrame  # where those intercepted are sent, by departure country and mode
     folder: Path
-    digest: str  # sha256 of the five files' contents: the data a run used, wherever it lives
+    digest: str  # sha256 of the six files' contents: the data a run used, wherever it lives
     index: dict[str, int] = field(init=False)
     leg_index: dict[tuple[str, str], int] = field(init=False)
     out_legs: list[np.ndarray] = field(init=False)
     _sink_graphs: dict[int, tuple[np.ndarray, ...]] = field(init=False, repr=False)
+    # What runs derive from the network and never change (candidate routes: routes.py), kept
+    # here so that runs sharing a loaded network (a sweep's batch) derive it once.
+    memo: dict[tuple, object] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "index", {n: i for i, n in enumerate(self.locations["name"])})
@@ -184,6 +197,7 @@ class RouteNetwork:
         out = [np.flatnonzero(src == i) for i in range(len(self.locations))]
         object.__setattr__(self, "out_legs", out)
         object.__setattr__(self, "_sink_graphs", {})
+        object.__setattr__(self, "memo", {})
 
     @property
     def n_locations(self) -> int:
@@ -200,13 +214,14 @@ class RouteNetwork:
 
     @classmethod
     def load(cls, data_dir: str | Path | None = None) -> RouteNetwork:
-        """Read and check the five CSVs (the packaged ones when `data_dir` is None)."""
+        """Read and check the six CSVs (the packaged ones when `data_dir` is None)."""
         folder = cls.folder_for(data_dir)
         locs = _read_csv(folder, "locations.csv")
         legs = _read_csv(folder, "legs.csv")
         origins = _read_csv(folder, "origins.csv")
         countries = _read_csv(folder, "countries.csv")
         groups = _read_csv(folder, "armed_groups.csv")
+        caught = _read_csv(folder, "interceptions.csv")
         for table, file, col in (
             (locs, "locations.csv", "name"),
             (countries, "countries.csv", "iso3"),
@@ -219,6 +234,11 @@ class RouteNetwork:
             row = int(np.flatnonzero(~(origins["cash_median_eur"] > 0))[0]) + 2
             raise NetworkError(
                 folder / "origins.csv", f"row {row}, cash_median_eur", "must be above 0"
+            )
+        if countries["detention_days"].isna().any():  # blank is allowed in interceptions.csv only
+            row = int(np.flatnonzero(countries["detention_days"].isna())[0]) + 2
+            raise NetworkError(
+                folder / "countries.csv", f"row {row}, detention_days", "value missing"
             )
         if not legs["ecowas"].isin([0, 1]).all():
             row = int(np.flatnonzero(~legs["ecowas"].isin([0, 1]))[0]) + 2
@@ -244,6 +264,26 @@ class RouteNetwork:
                     f"row {i + 2}, leg_from",
                     f"no leg {f} -> {t} in legs.csv",
                 )
+        _check_in(caught, folder / "interceptions.csv", "country", set(countries["iso3"]))
+        _check_in(caught, folder / "interceptions.csv", "mode", MODES)
+        unknown = (caught["sent_to"] != "") & ~caught["sent_to"].isin(list(names))
+        if unknown.any():
+            row = int(np.flatnonzero(unknown)[0]) + 2
+            raise NetworkError(
+                folder / "interceptions.csv",
+                f"row {row}, sent_to",
+                f"unknown location {caught['sent_to'][unknown].iloc[0]!r} (see locations.csv; "
+                "empty = back to where the leg began)",
+            )
+        totals = caught.groupby(["country", "mode"], sort=False)["share"].transform("sum")
+        if not ((totals - 1).abs() <= 1e-9).all():
+            i = int(np.flatnonzero((totals - 1).abs() > 1e-9)[0])
+            raise NetworkError(
+                folder / "interceptions.csv",
+                f"row {i + 2}, share",
+                f"shares of {caught['country'][i]} {caught['mode'][i]} sum to {totals[i]:g} "
+                "(the rows of one country and mode must sum to 1)",
+            )
         index = {n: i for i, n in enumerate(locs["name"])}
         legs["src"] = legs["from"].map(index).astype(int)
         legs["dst"] = legs["to"].map(index).astype(int)
@@ -252,7 +292,7 @@ class RouteNetwork:
             legs[f"from_{column}"] = legs["from"].map(values)
             legs[f"to_{column}"] = legs["to"].map(values)
         digest = hashlib.sha256(b"".join((folder / f).read_bytes() for f in COLUMNS)).hexdigest()
-        return cls(locs, legs, origins, countries, groups, folder, digest)
+        return cls(locs, legs, origins, countries, groups, caught, folder, digest)
 
     # --- queries ------------------------------------------------------------------------------
 
