@@ -18,10 +18,13 @@ import routesim.sweep
 from routesim.calibration import Calibration, _check_parameters, calibrate
 from routesim.cli import main
 from routesim.experiment import Experiment
+from routesim.model import RouteModel
+from routesim.network import RouteNetwork
 from routesim.scenario import Scenario, ScenarioError
-from routesim.store import load_results
+from routesim.store import load_legs, load_results
 from routesim.targets import (
     SMALLEST,
+    change,
     check_selections,
     deviation,
     inside,
@@ -94,6 +97,9 @@ def test_every_behaviour_says_how_it_is_checked_or_why_not() -> None:
         ("fit", "maybe", "row 2, fit: must be yes or no"),
         ("low", "1,000", "row 2, low: not a number: '1,000'"),
         ("where", "", "row 2, where: say which legs to measure"),
+        ("treatment", "niger_repeal", "row 2, unit: a response .treatment 'niger_repeal'. is a "),
+        ("unit", "change", "row 2, treatment: unit change is a response: name the treatment"),
+        ("measure", "metric", "row 2, where: measure metric: name one run metric, not 'leg_from"),
     ],
 )
 def test_a_broken_targets_file_is_one_line_naming_row_and_column(
@@ -159,6 +165,102 @@ def test_a_target_relative_to_other_legs_is_their_ratio() -> None:
     assert values["libya_returns"] == 15
 
 
+RESPONSES = ["response_niger_repeal_fee", "response_niger_repeal_departures"]
+
+
+def test_a_response_is_the_relative_change_from_the_twin_under_the_treatment() -> None:
+    t = load_targets().loc[[*RESPONSES, "response_enforcement_fee", "tunisia_share"]]
+    assert (t.loc[RESPONSES, "unit"] == "change").all() and t["fit"].all()
+    untreated = _legs()  # Agadez -> Sebha: 200 departures, a median fee of 400
+    treated = untreated.copy()
+    agadez = treated["leg_from"] == "Agadez"
+    treated.loc[agadez, "median_fee_eur"] = 170.0
+    untreated.loc[agadez, "median_fee_eur"] = 500.0
+    treated.loc[agadez, "departures"] = 200 * 1.68
+    values = measure_run(untreated, t, {}, {"niger_repeal": (treated, {})})
+    assert values["response_niger_repeal_fee"] == pytest.approx(-0.66)
+    assert values["response_niger_repeal_departures"] == pytest.approx(0.68)
+    assert values["tunisia_share"] == pytest.approx(500 / 510)  # a level: the untreated run's
+    assert np.isnan(values["response_enforcement_fee"])  # its twin was not run
+    assert np.isnan(measure_run(untreated, t)["response_niger_repeal_fee"])
+    # inside the band: 0; outside, in absolute sd (-0.9 is 0.15 below -0.75, sd 0.05)
+    assert (deviation(t.loc[RESPONSES], values) == 0).all()
+    assert inside(t.loc[RESPONSES], values).eq(True).all()
+    z = deviation(t.loc[RESPONSES], pd.Series({RESPONSES[0]: -0.9, RESPONSES[1]: 1.2}))
+    assert z.to_list() == pytest.approx([-3.0, 2.0])
+    # a response the runs do not produce costs as much as a whole unit of change off
+    assert loss(t.loc[RESPONSES[:1]], pd.Series(dtype=float)) == pytest.approx((1 / 0.05) ** 2)
+    assert np.isnan(change(170.0, 0.0)) and np.isnan(change(np.nan, 500.0))
+
+
+def test_measure_metric_reads_a_run_metric() -> None:
+    t = load_targets().loc[["smugglers_raised_fees_h2"]]
+    assert t.iloc[0]["where"] == "smugglers_raising_fees_share" and t.iloc[0]["unit"] == "share"
+    metrics = {"smugglers_raising_fees_share": 0.6, "arrived": 10.0}  # a stubbed summary
+    values = measure_run(_legs(), t, metrics)
+    assert values["smugglers_raised_fees_h2"] == 0.6
+    assert inside(t, values).iloc[0] is True
+    assert np.isnan(measure_run(_legs(), t)["smugglers_raised_fees_h2"])  # not reported
+    # a response of a metric: its change under the treatment
+    response = t.assign(unit="change", treatment="x", low=0.1, high=0.3)
+    twin = (_legs(), {"smugglers_raising_fees_share": 0.75})
+    assert measure_run(_legs(), response, metrics, {"x": twin}).iloc[0] == pytest.approx(0.25)
+    # check_selections leaves metric rows alone; check_metrics names a metric runs lack
+    legs = routesim.RouteNetwork.load().legs.rename(columns={"from": "leg_from", "to": "leg_to"})
+    check_selections(load_targets(), legs)
+    from routesim.targets import check_metrics
+
+    check_metrics(t, ["smugglers_raising_fees_share"])
+    with pytest.raises(ScenarioError, match=r"row 2, where: 'smugglers_raising_fees_share' is not"):
+        check_metrics(t, ["arrived"])
+
+
+def test_a_treated_run_has_the_seed_of_its_untreated_twin() -> None:
+    data = {
+        "name": "t",
+        "scenario": str(SCENARIOS / "baseline.yaml"),
+        "design": {"kind": "points", "parameters": {"policies.niger_law.enforcement": [0.2, 0.3]}},
+        "replicates": 3,
+        "treatments": {
+            "repeal": {"set": ["policies.niger_law.enforcement=0"]},
+            "tripled": {
+                "policies": [
+                    {
+                        "id": "tripled_border",
+                        "where": {"leg": ["Gao", "Tamanrasset"]},
+                        "enforcement": 0.45,
+                    }
+                ]
+            },
+        },
+    }
+    for common in (False, True):
+        plan = Experiment.model_validate({**data, "common_seeds": common}).plan()
+        assert len(plan.points) == 6 and [s.name for s in plan.scenarios] == [
+            *["baseline"] * 2,
+            *["baseline+repeal"] * 2,
+            *["baseline+tripled"] * 2,
+        ]
+        seeds = {(r.point, r.replicate): r.seed for r in plan.runs}
+        for (point, replicate), seed in seeds.items():
+            assert seed == seeds[point % 2, replicate], (common, point, replicate)
+        assert len({seeds[0, r] for r in range(3)}) == 3  # replicates still differ
+        assert (seeds[0, 0] == seeds[1, 0]) is common  # points differ unless common seeds
+        # the treatment comes after the point's values, and the rest is the twin's
+        repeal, tripled = plan.scenarios[3], plan.scenarios[5]
+        assert repeal.value_at("policies.niger_law.enforcement") == 0
+        assert tripled.value_at("policies.niger_law.enforcement") == 0.3
+        assert tripled.policies[-1].where.leg == ("Gao", "Tamanrasset")
+        assert "treatments" in plan.identity
+    # the untreated runs are numbered and seeded as without treatments
+    for common in (False, True):
+        kinds = [
+            {**data, "common_seeds": common, "treatments": t} for t in (data["treatments"], {})
+        ]
+        plan, alone = (Experiment.model_validate(kind).plan() for kind in kinds)
+        assert alone.runs == plan.runs[:6] and "treatments" not in alone.identity
+
+
 def test_deviation_is_zero_inside_the_band_and_in_sd_outside() -> None:
     t = load_targets().loc[["fee_tobruk_italy", "smuggled_sahel", "fee_gao_algeria"]]
     inside_band = pd.Series(
@@ -192,12 +294,14 @@ def test_inside_widens_a_point_target_by_its_tolerance() -> None:
 def test_origin_flow_multiplies_one_origins_flow(tmp_path: Path) -> None:
     base = {"days": 60, "warmup_days": 30, "scale": 50}
     scenario = Scenario.load(SCENARIOS / "baseline.yaml").with_updates(**base)
+    before = scenario.value_at("migrants.origin_flow.Tunis")
     tunis = scenario.with_overrides(["migrants.origin_flow.Tunis=3"])
-    sfax = [
-        routesim.run(s, seed=1).legs.query("from_country == 'TUN'")["departures"].sum()
-        for s in (scenario, tunis)
-    ]
-    assert sfax[1] > 2 * sfax[0]
+    per_day = [RouteModel(s).people_setting_out_per_day for s in (scenario, tunis)]
+    origins = RouteNetwork.load().origins.set_index("location")["people_per_year"]
+    tunis_per_day = origins["Tunis"] * scenario.migrants.people_per_year / 365
+    assert per_day[1] - per_day[0] == pytest.approx(tunis_per_day * (3 - before))
+    runs = [routesim.run(s, seed=1).metrics["departed"] for s in (scenario, tunis)]
+    assert runs[1] > runs[0]
     with pytest.raises(ScenarioError, match=r"migrants.origin_flow.Paris: not an origin"):
         routesim.run(scenario.with_overrides(["migrants.origin_flow.Paris=2"]))
 
@@ -247,6 +351,7 @@ def _world(
     targets: str | None = None,
     size: dict[str, int] = TINY,
     free: dict[str, list[float]] = FREE,
+    treatments: dict | None = None,
     **method: int,
 ) -> Path:
     """A tiny calibration in `folder`: a short scenario extending the file the fit writes."""
@@ -279,8 +384,15 @@ def _world(
         "method": {"generations": 2, "population": 3, **method},
         "check_replicates": 2,
     }
-    if targets:
-        config["targets"] = targets
+    if treatments:
+        config["treatments"] = treatments
+    if targets is None:  # the packaged levels: the responses and the metric have their tests
+        t = pd.read_csv(ROOT / "src/routesim/data/targets.csv", dtype=str)
+        t[t["treatment"].isna() & (t["measure"] != "metric")].to_csv(
+            folder / "levels.csv", index=False
+        )
+        targets = "levels.csv"
+    config["targets"] = targets
     path = folder / "calibrate.yaml"
     path.write_text(yaml.safe_dump(config))
     return path
@@ -318,7 +430,7 @@ def test_calibrate_writes_the_scenario_the_check_and_the_report(tmp_path: Path) 
     assert scenario.value_at("migrants.origin_flow.Tunis") == fit.best["migrants.origin_flow.Tunis"]
     assert len(fit.check) == 2
     report = (tmp_path / "out" / "report.md").read_text()
-    for target in load_targets()["id"]:
+    for target in load_targets(tmp_path / "levels.csv")["id"]:
         assert f"`{target}`" in report
     for name in ("fit.png", "loss.png", "parameters.png", "fit.csv", "history.csv"):
         assert (tmp_path / "out" / name).stat().st_size > 0
@@ -380,6 +492,9 @@ def test_the_written_file_keeps_what_it_held_and_a_policy_lives_in_one_place(
 # about 0.6 people and smugglers move to Tunisia and returns fall (see README), so returns alone
 # cannot pin it down and it is left out of the identifiability checks.
 IDENTIFIABLE = ["tunisia_share", "arrivals_central", "arrivals_atlantic", "libya_returns"]
+# The flow level alone, from short runs: arrivals per route (a share does not move with the
+# level, and the Libyan returns are a few agents at this scale).
+LEVELS = ["arrivals_central", "arrivals_western", "arrivals_atlantic"]
 
 
 def test_calibrate_recovers_known_parameters(tmp_path: Path) -> None:
@@ -390,7 +505,7 @@ def test_calibrate_recovers_known_parameters(tmp_path: Path) -> None:
     free = {"migrants.people_per_year": [0.5, 2.0]}
     truth = {"migrants.people_per_year": 0.8}
     _world(tmp_path, size=size, free=free)
-    targets = _synthetic_targets(tmp_path, truth, IDENTIFIABLE, range(100, 104))
+    targets = _synthetic_targets(tmp_path, truth, LEVELS, range(100, 104))
     config = _world(tmp_path, targets, size, free, generations=4, population=6)
     fit = calibrate(config, tmp_path / "out", workers=1, progress=False)
     assert fit.best["migrants.people_per_year"] == pytest.approx(0.8, rel=0.15)
@@ -412,6 +527,102 @@ def test_calibrate_recovers_known_parameters_at_full_length(tmp_path: Path) -> N
     fit = calibrate(config, tmp_path / "out", progress=False)
     for path, value in truth.items():
         assert fit.best[path] == pytest.approx(value, rel=0.3), path
+
+
+def _shipped_treatments() -> dict:
+    config = Calibration.load(ROOT / "experiments" / "calibrate-2021.yaml")
+    return config.model_dump(mode="json", exclude_none=True)["treatments"]
+
+
+def _some_targets(folder: Path, ids: list[str], **changes: dict[str, str]) -> str:
+    """A targets CSV in `folder` of some packaged rows, with `changes` (id -> column -> value)."""
+    t = pd.read_csv(ROOT / "src/routesim/data/targets.csv", dtype=str).set_index("id", drop=False)
+    t = t.loc[ids].copy()
+    for tid, columns in changes.items():
+        for column, value in columns.items():
+            t.loc[tid, column] = value
+    t.to_csv(folder / "some.csv", index=False)
+    return "some.csv"
+
+
+def test_calibrate_fits_responses_on_twins_with_the_same_seeds(tmp_path: Path) -> None:
+    ids = ["arrivals_central", "tunisia_share", *RESPONSES, "response_enforcement_fee"]
+    targets = _some_targets(
+        tmp_path,
+        [*ids, "smugglers_raised_fees_h2"],
+        # shown from the check, not fitted (on a leg with traffic in a run this small)
+        response_enforcement_fee={"fit": "no", "where": "from_country=LBY|TUN;mode=sea"},
+        # legs with traffic in a run this small (the pairing is what is checked here)
+        response_niger_repeal_fee={"where": "from_country=LBY|TUN;mode=sea"},
+        response_niger_repeal_departures={"where": "from_country=LBY|TUN;mode=sea"},
+        smugglers_raised_fees_h2={"where": "smuggler_use_share"},  # a metric runs report today
+    )
+    free = {"migrants.origin_flow.Tunis": [0.3, 3.0]}
+    config = _world(tmp_path, targets, free=free, treatments=_shipped_treatments(), generations=1)
+    fit = calibrate(config, tmp_path / "out", workers=1, progress=False)
+    # generation 0: the candidates untreated (points 0 to n-1), then under the fitted treatment
+    folder = tmp_path / "out" / "generations" / "000"
+    runs = load_results(folder)
+    assert sorted(runs["scenario"].unique()) == ["tiny", "tiny+niger_repeal"]
+    seeds = runs.set_index(["point", "replicate"])["seed"]
+    n = runs.query("scenario == 'tiny'")["point"].nunique()  # DE's population: 5 at least
+    assert (
+        len(seeds) == 2 * n * 2
+        and runs.query("point >= @n")["scenario"].eq("tiny+niger_repeal").all()
+    )
+    for (point, replicate), seed in seeds.items():
+        assert seed == seeds[point % n, replicate]
+    # each response is the change from a run to its twin, from the stored leg tables
+    legs = load_legs(folder)
+
+    def taken(point: int, replicate: int, where: str, what: str) -> float:
+        run = legs[(legs["point"] == point) & (legs["replicate"] == replicate)]
+        return measure(select(run, where), what)
+
+    first = fit.history.query("generation == 0 and candidate == 0").iloc[0]
+    for target, where, what in (
+        ("response_niger_repeal_fee", "from_country=LBY|TUN;mode=sea", "fee"),
+        ("response_niger_repeal_departures", "from_country=LBY|TUN;mode=sea", "departures"),
+    ):
+        pairs = [change(taken(n, r, where, what), taken(0, r, where, what)) for r in range(2)]
+        np.testing.assert_allclose(first[target], pd.Series(pairs).mean(), equal_nan=True)
+    assert np.isfinite(first["response_niger_repeal_departures"])
+    metric = runs.query("point == 0")["smuggler_use_share"].mean()
+    assert first["smugglers_raised_fees_h2"] == pytest.approx(metric)
+    # the check runs every treatment a target names, the unfitted one too
+    (check,) = (tmp_path / "out").glob("check-*")
+    names = set(load_results(check)["scenario"])
+    assert names == {"tiny", "tiny+niger_repeal", "tiny+tripled_gao_tamanrasset"}
+    assert fit.table.loc[ids, "simulated median"].notna().all()
+    report = (tmp_path / "out" / "report.md").read_text()
+    assert "-75% to -55% under `niger_repeal`" in report and "`response_enforcement_fee`" in report
+    assert "treatments (responses" in report
+
+
+@pytest.mark.parametrize(
+    ("row", "change", "message"),
+    [
+        (
+            "response_niger_repeal_fee",
+            {"treatment": "nope"},
+            r"some\.csv: row 3, treatment: 'nope' is not a treatment of .*calibrate\.yaml",
+        ),
+        (
+            "smugglers_raised_fees_h2",
+            {"where": "no_such_metric"},
+            r"some\.csv: row 3, where: 'no_such_metric' is not a run metric",
+        ),
+    ],
+)
+def test_an_unknown_treatment_or_metric_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture, row: str, change: dict, message: str
+) -> None:
+    targets = _some_targets(tmp_path, ["arrivals_central", row], **{row: change})
+    config = _world(tmp_path, targets, treatments=_shipped_treatments())
+    assert main(["calibrate", str(config), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert re.search(message, err) and err.count("\n") == 1
+    assert not (tmp_path / "out").exists()
 
 
 # --- the command line -------------------------------------------------------------------------
@@ -438,6 +649,31 @@ def test_routesim_calibrate_prints_the_fit(tmp_path: Path, capsys: pytest.Captur
         ({"parameters": {"policies.nope.enforcement": [0, 1]}}, "no entry with id 'nope'"),
         ({"set": ["scale=0"]}, "set: scale: Input should be greater than or equal to 1"),
         ({"method": {"mutation": [1.5, 0.5]}}, "mutation: give [low, high]"),
+        ({"treatments": {"t": {"colour": 1}}}, "treatments.t.colour: unknown key (allowed: set"),
+        ({"treatments": {"t": {}}}, "treatments.t: a treatment changes something"),
+        ({"treatments": {"t": {"set": ["seed=3"]}}}, "set: seed cannot be treated"),
+        (
+            {"treatments": {"t": {"set": ["policies.nope.enforcement=0"]}}},
+            "treatments.t.set: policies.nope: no entry with id 'nope'",
+        ),
+        (
+            {"treatments": {"t": {"policies": [{"where": {"mode": "sea"}, "enforcement": 2}]}}},
+            "treatments.t.policies.0.enforcement: Input should be less than or equal to 1",
+        ),
+        (
+            {"treatments": {"t": {"policies": [{"id": "niger_law", "enforcement": 0.1}]}}},
+            "treatments.t.policies.0: enforcement needs `where`",
+        ),
+        (
+            {
+                "treatments": {
+                    "t": {
+                        "policies": [{"id": "niger_law", "where": {"mode": "air"}, "visa_free": 0}]
+                    }
+                }
+            },
+            "treatments.t: policies: two policies have id 'niger_law'",
+        ),
     ],
 )
 def test_a_broken_calibration_file_is_one_line(

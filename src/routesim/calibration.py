@@ -8,6 +8,11 @@ parameters, differences between candidates are not differences of luck, and DE's
 is not fooled by a lucky draw. The loss is the sum of squared deviations from the targets' bands
 (see `targets`), on the replicate mean.
 
+Responses are fitted like levels: a target naming a treatment (defined under `treatments:`) is
+the relative change between each run and its twin under that treatment, run with the same seed
+(the sweep's treatments: see `experiment`), so every candidate runs untreated and under every
+treatment that a fitted target names.
+
 Each generation is stored as a sweep (`OUT/generations/NNN`); DE's own draws come from the
 config's seed, so a run started again replays the same candidates, finds their runs stored, and
 carries on where it stopped. At the end the best parameters are run at the scenario's own scale
@@ -31,20 +36,24 @@ import pandas as pd
 import yaml
 from pydantic import Field, model_validator
 
-from routesim.experiment import Experiment
+from routesim.experiment import KNOWN_METRICS, Experiment, Treatment
 from routesim.network import RouteNetwork
 from routesim.outcomes import check_output_folder, write_atomically
 from routesim.runner import __version__
 from routesim.scenario import Scenario, ScenarioError, _Strict, read_yaml, set_value, validate
-from routesim.store import ResultStore, load_legs
+from routesim.store import ResultStore, load_legs, load_results
 from routesim.sweep import _locked, sweep
 from routesim.targets import (
+    Run,
+    check_metrics,
     check_selections,
+    check_treatments,
     deviation,
     inside,
     load_targets,
     loss,
     measure_run,
+    treatments,
 )
 
 
@@ -81,6 +90,8 @@ class Calibration(_Strict):
     seed: Annotated[int, Field(ge=0)] = 0
     method: Method = Method()
     check_replicates: Annotated[int, Field(ge=1)] = 10  # full-scale runs of the fitted scenario
+    # what response targets contrast with the candidate's runs: name -> set and extra policies
+    treatments: dict[str, Treatment] = Field(default_factory=dict)
     # why a target is missed (target id: reason), printed in the report beside each miss
     misses: dict[str, str] = Field(default_factory=dict)
     source: str = Field(default="<memory>", exclude=True)
@@ -169,6 +180,8 @@ def calibrate(
     network = RouteNetwork.load(scenario.network.data_dir)
     _check_parameters(config, scenario, network)
     check_selections(targets, network.legs.rename(columns={"from": "leg_from", "to": "leg_to"}))
+    check_treatments(targets, config.treatments, config.source)
+    check_metrics(targets, KNOWN_METRICS)
     with _locked(folder):
         runner = _Generations(config, targets, folder, scenario, executors)
         best = runner.fit()
@@ -204,6 +217,8 @@ def _check_parameters(config: Calibration, scenario: Scenario, network: RouteNet
             raise ScenarioError(
                 config.source, key, f"not an origin (origins: {', '.join(origins)})"
             )
+    for name, treatment in config.treatments.items():
+        treatment.apply(scenario, name, config.source)
     _check_policies_in_written_file(config, scenario)
 
 
@@ -245,6 +260,12 @@ class _Generations:
     ) -> None:
         self.config, self.targets, self.folder = config, targets, folder
         self.executors = executors
+        measured = targets[targets["measure"].notna()]
+        # the treatments each candidate runs under (fitted responses), and the check's (all)
+        self.fitted_arms = treatments(measured[measured["fit"]])
+        self.check_arms = treatments(measured)
+        metrics = measured.loc[measured["measure"] == "metric", "where"]
+        self.metrics = list(dict.fromkeys(["arrived", *metrics]))
         self.generation = 0
         self.rows: list[dict[str, Any]] = []
         current = {p: _current(scenario, p) for p in config.parameters}
@@ -266,6 +287,10 @@ class _Generations:
             "seed": c.seed,
             "method": c.method.model_dump(mode="json", exclude={"generations"}),
             "targets": hashlib.sha256(self.targets.to_csv().encode()).hexdigest()[:16],
+            "treatments": {
+                n: c.treatments[n].model_dump(mode="json", exclude_none=True)
+                for n in self.fitted_arms
+            },
         }
         kept = self.folder / "calibration.json"
         if kept.is_file():
@@ -330,6 +355,7 @@ class _Generations:
             self.config.replicates,
             self.config.seed,
             self.base_set,
+            self.fitted_arms,
         )
         means = runs.drop(columns="replicate").groupby("point").mean()
         losses = []
@@ -360,6 +386,7 @@ class _Generations:
             self.config.check_replicates,
             self.config.seed + 1,
             values,
+            self.check_arms,
         )
         return measured.reset_index(drop=True)
 
@@ -371,9 +398,11 @@ class _Generations:
         replicates: int,
         seed: int,
         overrides: Sequence[str],
+        arms: Sequence[str],
     ) -> pd.DataFrame:
-        """Run `points` as a sweep in `folder` and measure every run against the targets: one
-        row per run (point, replicate), one column per target."""
+        """Run `points` as a sweep in `folder`, untreated and under each treatment of `arms`,
+        and measure every untreated run against the targets (responses against its treated
+        twins): one row per untreated run (point, replicate), one column per target."""
         design = (
             {"kind": "points", "parameters": {p: [pt[p] for pt in points] for p in points[0]}}
             if points[0]
@@ -387,9 +416,10 @@ class _Generations:
                 "design": design,
                 "replicates": replicates,
                 "seed": seed,
-                "metrics": ["arrived"],
+                "metrics": self.metrics,
                 "legs": True,
                 "common_seeds": True,
+                "treatments": {a: self.config.treatments[a] for a in arms},
             },
             self.config.source,
         )
@@ -403,11 +433,25 @@ class _Generations:
                 f"{len(failed)} runs failed (first: {failed['error'].iloc[0]}); fix the cause "
                 "and run again to resume",
             )
+        runs = _runs(folder)
         rows = []
-        for (point, replicate), legs in load_legs(folder).groupby(["point", "replicate"]):
-            values = measure_run(legs, self.targets)
-            rows.append({"point": point, "replicate": replicate, **values.to_dict()})
+        n = len(points)  # the sweep's points: the untreated, then each arm's in the same order
+        for point in range(n):
+            for replicate in range(replicates):
+                treated = {a: runs[(k + 1) * n + point, replicate] for k, a in enumerate(arms)}
+                legs, metrics = runs[point, replicate]
+                values = measure_run(legs, self.targets, metrics, treated)
+                rows.append({"point": point, "replicate": replicate, **values.to_dict()})
         return pd.DataFrame(rows).set_index("point")
+
+
+def _runs(folder: Path) -> dict[tuple[int, int], Run]:
+    """Every run of a stored sweep, by (point, replicate): its leg table and its metrics."""
+    metrics = load_results(folder).set_index(["point", "replicate"])
+    return {
+        (int(point), int(replicate)): (legs, metrics.loc[(point, replicate)].to_dict())
+        for (point, replicate), legs in load_legs(folder).groupby(["point", "replicate"])
+    }
 
 
 def _unused(x: np.ndarray) -> float:  # DE needs a function; `evaluate` replaces its map

@@ -13,7 +13,7 @@ from matplotlib.figure import Figure
 from routesim.figures import save, style
 from routesim.outcomes import write_atomically
 from routesim.plots import COLORS, _panels
-from routesim.targets import deviation, inside
+from routesim.targets import deviation, inside, treatments
 
 if TYPE_CHECKING:
     from routesim.calibration import Fit
@@ -45,6 +45,7 @@ def fit_table(targets: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
             "year": t["year"],
             "source": t["source"],
             "unit": t["unit"],
+            "treatment": t["treatment"],
             "note": t["note"],
         }
     )
@@ -130,7 +131,9 @@ def _markdown(fit: Fit, table: pd.DataFrame, params: pd.DataFrame) -> str:
     fitted = table[table["fitted"]]
     n_in = int((fitted["inside"] == True).sum())  # noqa: E712 (object column with NaN)
     generations = history["generation"].max()
-    runs = len(history) * c.replicates
+    t = fit.targets
+    arms = treatments(t[t["fit"]])
+    runs = len(history) * c.replicates * (1 + len(arms))
     lines = [
         f"# Calibration report: {c.name}",
         "",
@@ -144,6 +147,15 @@ def _markdown(fit: Fit, table: pd.DataFrame, params: pd.DataFrame) -> str:
         f"- differential evolution: an initial population and {generations} generations of "
         f"{history.groupby('generation').size().iloc[0]} candidates, {runs} runs; "
         f"best loss {history['loss'].min():.1f} (start {history['loss'].iloc[0]:.1f})",
+        *(
+            [
+                "- treatments (responses: each candidate's runs against their twins under a "
+                "treatment, with the same seeds): "
+                + "; ".join(f"`{a}` ({_treatment(c.treatments[a])})" for a in arms)
+            ]
+            if arms
+            else []
+        ),
         f"- check: the fitted scenario as written (without the fitting runs' settings), "
         f"{c.check_replicates} runs with seeds the fit never used; the table below is the check",
         "",
@@ -214,6 +226,15 @@ def _target_rows(table: pd.DataFrame) -> str:
     return "\n".join(rows)
 
 
+def _treatment(treatment: object) -> str:
+    sets = [f"`{item}`" for item in treatment.set]  # type: ignore[attr-defined]
+    policies = [
+        f"policy `{p.model_dump_json(exclude_none=True, exclude_defaults=True)}`"
+        for p in treatment.policies  # type: ignore[attr-defined]
+    ]
+    return ", ".join(sets + policies)
+
+
 def _parameter_rows(params: pd.DataFrame) -> str:
     rows = ["| parameter | bounds | start | fitted | near-optimal |", "|---|---|---|---|---|"]
     for name, r in params.iterrows():
@@ -228,6 +249,11 @@ def _band(target: object) -> str:
     low, high, unit = target.low, target.high, target.unit  # type: ignore[attr-defined]
     if pd.isna(high):
         return f">= {_num(low, unit)}"
+    if unit == "change":  # a change from 0 is not "up to": a fall would be outside
+        suffix = f" under `{target.treatment}`"  # type: ignore[attr-defined]
+        return (_num(low, unit) if low == high else f"{_num(low, unit)} to {_num(high, unit)}") + (
+            suffix
+        )
     if low == 0:
         return f"up to {_num(high, unit)}"
     if low == high:
@@ -242,6 +268,8 @@ def _num(x: float, unit: str) -> str:
         return f"{x:.1%}"
     if unit == "ratio":
         return f"{x:.2f}"
+    if unit == "change":
+        return f"{x:+.0%}"
     return f"{x:,.0f}" + (" EUR" if unit == "EUR" else "")
 
 
@@ -251,7 +279,11 @@ def _num(x: float, unit: str) -> str:
 def fit_figure(table: pd.DataFrame) -> Figure:
     """Each simulated target against its band, as simulated / reported: the band grey, the check
     runs' median a dot (green inside, red outside) and their 90 % interval a line."""
-    shown = table[table["simulated median"].notna()].iloc[::-1]
+    shown = table[table["simulated median"].notna()].iloc[::-1].copy()
+    # a change (treated / untreated - 1) is drawn as its ratio treated / untreated, positive
+    change = shown["unit"] == "change"
+    for column in ("low", "high", "simulated median", "5%", "95%"):
+        shown.loc[change, column] = 1 + shown.loc[change, column]
     with style():
         fig = Figure(figsize=(8, 0.26 * len(shown) + 1.3), layout="constrained")
         ax = fig.add_subplot()
@@ -276,8 +308,8 @@ def fit_figure(table: pd.DataFrame) -> Figure:
         ax.set_xlim(*LIMITS)
         ax.axvline(1, color="0.5", lw=0.6, ls=":")
         ax.set_xlabel(
-            "simulated / reported (the low end of a range; for 'up to', the high end); "
-            "beyond the axis: drawn at its edge",
+            "simulated / reported (the low end of a range; for 'up to', the high end; "
+            "responses as treated / untreated); beyond the axis: drawn at its edge",
             fontsize=7,
         )
         ax.set_title("The fitted scenario against the targets")

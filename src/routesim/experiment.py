@@ -6,6 +6,11 @@ turns it into runs; every run's seed comes from the parent seed through
 `numpy.random.SeedSequence`, keyed by its design point and replicate, so no two runs share a seed
 (unless `common_seeds` asks for common random numbers) and every run can be redone alone. A
 design point is one scenario with one set of values.
+
+`treatments` make contrasts on paired runs: every design point is also run under each treatment
+(its values, then the treatment's changes), and each treated run has the seed of its untreated
+twin, whatever `common_seeds` says, so that the difference between them is the treatment's and
+not the draws'.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from pydantic import Field, model_validator
 
 from routesim.network import RouteNetwork
 from routesim.outcomes import EXTRA_METRICS, METRICS
-from routesim.scenario import Scenario, ScenarioError, _Strict, read_yaml, validate
+from routesim.scenario import Policy, Scenario, ScenarioError, _Strict, read_yaml, validate
 
 Value = bool | int | float | str
 KNOWN_METRICS = METRICS + EXTRA_METRICS
@@ -70,6 +75,43 @@ class Design(_Strict):
         return self
 
 
+class Treatment(_Strict):
+    """What a treated run changes in its untreated twin's scenario, after the design point's
+    values: `set` (PATH=VALUE, as --set), then `policies` appended to the timeline (later
+    entries win where they overlap)."""
+
+    set: tuple[str, ...] = ()
+    policies: tuple[Policy, ...] = ()
+
+    @model_validator(mode="after")
+    def _coherent(self) -> Treatment:
+        if not self.set and not self.policies:
+            raise ValueError("a treatment changes something: give `set` or `policies`")
+        for item in self.set:
+            path = item.partition("=")[0].strip()
+            if "=" not in item:
+                raise ValueError(f"set: expected PATH=VALUE, got {item!r}")
+            if path in RESERVED:
+                raise ValueError(f"set: {path} cannot be treated (a treated run has its twin's)")
+        return self
+
+    def apply(self, scenario: Scenario, name: str, source: str | Path) -> Scenario:
+        """`scenario` under this treatment (named `<its name>+<name>`); a problem is one error
+        naming `source` and the treatment's key."""
+        key = f"treatments.{name}"
+        try:
+            treated = scenario.with_overrides(self.set)
+        except ScenarioError as err:
+            raise ScenarioError(source, _joined(f"{key}.set", err.key), err.message) from None
+        data = treated.model_dump(mode="python")
+        data["policies"] = [*data["policies"], *(p.model_dump() for p in self.policies)]
+        data["name"] = f"{scenario.name}+{name}"
+        try:
+            return Scenario.from_dict(data, source=scenario.source)
+        except ScenarioError as err:
+            raise ScenarioError(source, _joined(key, err.key), err.message) from None
+
+
 class Experiment(_Strict):
     """A sweep: one or more scenarios, a design over their parameters (none: each scenario as
     it is), replicates and what to keep (metrics, daily series, per-leg tables)."""
@@ -87,6 +129,8 @@ class Experiment(_Strict):
     # common random numbers: replicate r has the same seed at every design point, so that
     # differences between points are not blurred by different draws
     common_seeds: bool = False
+    # contrasts: every point also run under each treatment, with its untreated twin's seeds
+    treatments: dict[str, Treatment] = Field(default_factory=dict)
     source: str = Field(default="<memory>", exclude=True)
 
     @model_validator(mode="after")
@@ -171,14 +215,19 @@ class Experiment(_Strict):
             for point in self._points(base):
                 scenarios.append(self._checked(base, point))
                 points.append(point)
+        # the untreated points first (numbered as without treatments), then each treatment's
+        untreated = len(points)
+        for name, treatment in self.treatments.items():
+            scenarios += [treatment.apply(s, name, self.source) for s in scenarios[:untreated]]
+            points += points[:untreated]
         runs = [
-            RunSpec(f"p{p}-r{r}", p, r, _seed(self.seed, 0 if self.common_seeds else p, r))
+            RunSpec(f"p{p}-r{r}", p, r, _seed(self.seed, self.twin(p, untreated), r))
             for p in range(len(points))
             for r in range(self.replicates)
         ]
         hashes = [s.config_hash(RouteNetwork.load(s.network.data_dir).digest) for s in bases]
         kept = {"design", "replicates", "seed", "metrics", "daily"} | (
-            {k for k in ("legs", "common_seeds") if getattr(self, k)}
+            {k for k in ("legs", "common_seeds", "treatments") if getattr(self, k)}
         )
         identity = {
             "scenario": hashes[0] if isinstance(self.scenario, str) else hashes,
@@ -186,6 +235,11 @@ class Experiment(_Strict):
             **self.model_dump(mode="json", include=kept),
         }
         return Plan(self, scenarios, points, runs, identity)
+
+    def twin(self, point: int, untreated: int) -> int:
+        """The point whose seeds `point` runs with: 0 for all under common seeds, else its
+        untreated twin (itself, if untreated), of the `untreated` points that come first."""
+        return 0 if self.common_seeds else point % untreated
 
     def problem(self) -> dict[str, Any]:
         """The design as SALib's `problem` dictionary."""
@@ -292,6 +346,10 @@ class Plan:
     def scenario_names(self) -> list[str]:
         """The scenarios compared, in order (one unless the experiment names several)."""
         return list(dict.fromkeys(s.name for s in self.scenarios))
+
+
+def _joined(key: str, inner: str) -> str:
+    return f"{key}: {inner}" if inner else key
 
 
 def _seed(parent: int, point: int, replicate: int) -> int:

@@ -10,10 +10,17 @@ single figure is a band of width 0. `sd` is how far outside its band a result ma
 counts as one standard deviation off (relative for people and euros, absolute for shares);
 `accept` is the tolerance within which the fit is called good. Rows with `fit = no` are shown
 in the report but not fitted (their note says why).
+
+A row with a `treatment` is a response, not a level: the relative change of its measure
+(treated / untreated - 1, unit `change`) between a run under that treatment (defined in the
+calibration file) and its untreated twin, run with the same seed. With `measure = metric`,
+`where` names a run metric (a summary metric) instead of legs.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Collection, Mapping
 from importlib import resources
 from pathlib import Path
 
@@ -38,7 +45,9 @@ COLUMNS = (
     "year",
     "source",
     "note",
+    "treatment",
 )
+OPTIONAL = ("treatment",)  # a targets file written before responses existed reads as all levels
 MEASURES = (
     "arrivals",
     "departures",
@@ -47,10 +56,13 @@ MEASURES = (
     "fee",
     "smuggled_share",
     "structured_share",
+    "metric",
 )
-UNITS = ("people", "EUR", "share", "ratio")
+UNITS = ("people", "EUR", "share", "ratio", "change")
+ABSOLUTE = ("share", "ratio", "change")  # deviations in absolute terms, not on a log scale
 NUMBERS = ("low", "high", "sd", "accept")
 SELECTABLE = ("leg_from", "leg_to", "from_country", "to_country", "mode", "route")
+METRIC_NAME = re.compile(r"[a-z][a-z0-9_]*")
 SMALLEST = 1e-3  # a count or fee below this share of its band's low end counts as this far off
 
 
@@ -66,6 +78,9 @@ def load_targets(path: str | Path | None = None) -> pd.DataFrame:
         raise ScenarioError(path, "", "file not found") from None
     except (ValueError, pd.errors.ParserError) as err:
         raise ScenarioError(path, "", f"unreadable CSV ({err})") from None
+    for column in OPTIONAL:
+        if column not in table.columns:
+            table[column] = np.nan
     missing = [c for c in COLUMNS if c not in table.columns]
     if missing:
         raise ScenarioError(path, missing[0], f"missing column (columns: {', '.join(COLUMNS)})")
@@ -104,6 +119,15 @@ def _check_row(row: object, path: Path, at: str) -> None:
         fail("low", "give the reported value (or the low end of its range)")
     if not pd.isna(high) and high < low:
         fail("high", f"below low ({high:g} < {low:g})")
+    treatment = get("treatment")
+    if not pd.isna(treatment) and get("unit") != "change":
+        fail(
+            "unit",
+            f"a response (treatment {treatment!r}) is a relative change: the unit is change, "
+            f"not {get('unit')!r}",
+        )
+    if pd.isna(treatment) and get("unit") == "change":
+        fail("treatment", "unit change is a response: name the treatment it responds to")
     if pd.isna(get("measure")):
         if get("fit") == "yes":
             fail("measure", "a fitted target needs a measure (or set fit to no and say why)")
@@ -115,7 +139,14 @@ def _check_row(row: object, path: Path, at: str) -> None:
         if pd.isna(value) or value < 0 or (column == "sd" and value == 0):
             fail(column, "must be a number above 0" if column == "sd" else "must be 0 or more")
     if pd.isna(get("where")):
-        fail("where", "say which legs to measure (e.g. leg_to=Malta)")
+        what = "which run metric" if get("measure") == "metric" else "which legs"
+        fail("where", f"say {what} to measure (e.g. leg_to=Malta)")
+    if get("measure") == "metric":
+        if not METRIC_NAME.fullmatch(str(get("where"))):
+            fail("where", f"measure metric: name one run metric, not {get('where')!r}")
+        if not pd.isna(get("relative_to")):
+            fail("relative_to", "not for measure metric (name one run metric in where)")
+        return
     for column in ("where", "relative_to"):
         if not pd.isna(get(column)):
             try:
@@ -145,6 +176,8 @@ def check_selections(targets: pd.DataFrame, legs: pd.DataFrame) -> None:
     """Fail in one line if a target selects no leg of `legs` (a network's legs, as a leg table):
     a misspelt place would otherwise measure nothing."""
     for i, target in enumerate(targets.itertuples(index=False), start=2):
+        if target.measure == "metric":
+            continue
         for column in ("where", "relative_to"):
             where = getattr(target, column)
             if not pd.isna(where) and select(legs, where).empty:
@@ -188,18 +221,76 @@ def measure(legs: pd.DataFrame, what: str) -> float:
     return float(fees[paid][order][np.searchsorted(cumulative, cumulative[-1] / 2)])
 
 
-def measure_run(legs: pd.DataFrame, targets: pd.DataFrame) -> pd.Series:
-    """Every target's simulated value in one run, from its leg table."""
+def check_metrics(targets: pd.DataFrame, known: Collection[str]) -> None:
+    """Fail in one line if a target measures a metric that runs do not report."""
+    for i, target in enumerate(targets.itertuples(index=False), start=2):
+        if target.measure == "metric" and target.where not in known:
+            raise ScenarioError(
+                targets.attrs.get("source", "targets"),
+                f"row {i}, where",
+                f"{target.where!r} is not a run metric (metrics: {', '.join(known)})",
+            )
+
+
+def check_treatments(targets: pd.DataFrame, known: Collection[str], where: str) -> None:
+    """Fail in one line if a target names a treatment that `where` (a calibration file) does
+    not define."""
+    for i, target in enumerate(targets.itertuples(index=False), start=2):
+        if not pd.isna(target.treatment) and target.treatment not in known:
+            defined = ", ".join(known) if known else "none"
+            raise ScenarioError(
+                targets.attrs.get("source", "targets"),
+                f"row {i}, treatment",
+                f"{target.treatment!r} is not a treatment of {where} (treatments: {defined})",
+            )
+
+
+def treatments(targets: pd.DataFrame) -> list[str]:
+    """The treatments the measured targets respond to, in the order they first appear."""
+    named = targets.loc[targets["measure"].notna(), "treatment"].dropna()
+    return list(dict.fromkeys(named))
+
+
+Run = tuple[pd.DataFrame, Mapping[str, float]]  # a run's leg table and its summary metrics
+
+
+def measure_run(
+    legs: pd.DataFrame,
+    targets: pd.DataFrame,
+    metrics: Mapping[str, float] | None = None,
+    treated: Mapping[str, Run] | None = None,
+) -> pd.Series:
+    """Every target's simulated value in one run, from its leg table and its `metrics`; a
+    response's from this run and its twin under the treatment (`treated`: treatment -> that
+    run, with the same seed), as treated / untreated - 1. NaN where undefined or not given."""
     values = {}
     for target in targets.itertuples(index=False):
-        if pd.isna(target.measure):
-            values[target.id] = float("nan")
-            continue
-        value = measure(select(legs, target.where), target.measure)
-        if not pd.isna(target.relative_to):
-            value = _quotient(value, measure(select(legs, target.relative_to), target.measure))
+        value = _level(legs, metrics or {}, target)
+        if not pd.isna(target.treatment):
+            twin = (treated or {}).get(target.treatment)
+            value = float("nan") if twin is None else change(_level(*twin, target), value)
         values[target.id] = value
     return pd.Series(values, dtype=float)
+
+
+def change(treated: float, untreated: float) -> float:
+    """The relative change from `untreated` to `treated` (NaN if either is undefined or the
+    untreated value is 0)."""
+    return _quotient(treated, untreated) - 1
+
+
+def _level(legs: pd.DataFrame, metrics: Mapping[str, float], target: object) -> float:
+    what = target.measure  # type: ignore[attr-defined]
+    if pd.isna(what):
+        return float("nan")
+    where = target.where  # type: ignore[attr-defined]
+    if what == "metric":
+        return float(metrics.get(where, float("nan")))
+    value = measure(select(legs, where), what)
+    relative_to = target.relative_to  # type: ignore[attr-defined]
+    if not pd.isna(relative_to):
+        value = _quotient(value, measure(select(legs, relative_to), what))
+    return value
 
 
 def deviation(targets: pd.DataFrame, values: pd.Series) -> pd.Series:
@@ -211,7 +302,8 @@ def deviation(targets: pd.DataFrame, values: pd.Series) -> pd.Series:
     below_abs, above_abs = (low - v).clip(lower=0), (v - high).clip(lower=0)
     floor = SMALLEST * low.where(low > 0, 1.0)
     safe = v.clip(lower=floor)
-    with np.errstate(divide="ignore"):  # no upper bound: log(0), clipped to 0
+    # no upper bound: log(0), clipped to 0; changes (absolute) may be negative: log not used
+    with np.errstate(divide="ignore", invalid="ignore"):
         below_rel = np.log(low.where(low > 0, floor) / safe).clip(lower=0)
         above_rel = np.log(safe / high).clip(lower=0)
     below = below_abs.where(absolute, below_rel)
@@ -242,9 +334,12 @@ def inside(targets: pd.DataFrame, values: pd.Series) -> pd.Series:
 
 
 def _absolute(targets: pd.DataFrame) -> pd.Series:
-    """Which targets are shares or ratios, measured in absolute rather than relative terms."""
-    return targets["unit"].isin(["share", "ratio"])
+    """Which targets are shares, ratios or changes, measured in absolute rather than relative
+    terms."""
+    return targets["unit"].isin(ABSOLUTE)
 
 
 def _quotient(num: float, den: float) -> float:
-    return float(num / den) if den > 0 else float("nan")  # undefined, not 0: no legs taken
+    if pd.isna(num) or pd.isna(den) or den <= 0:
+        return float("nan")
+    return float(num / den)  # undefined, not 0: no legs taken
