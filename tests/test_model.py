@@ -13,9 +13,9 @@ import pytest
 
 import routesim
 from routesim import RouteModel
-from routesim.agents.migrant import Migrant
+from routesim.agents.migrant import CAUGHT, Migrant
 from routesim.agents.smuggler import Smuggler, full_cost
-from routesim.information import SELF, SMUGGLED, Information
+from routesim.information import SELF, SMUGGLED, Information, personal
 from routesim.network import RouteNetwork
 from routesim.outcomes import EXTRA_METRICS, LEG_COLUMNS, METRICS
 
@@ -117,25 +117,59 @@ def test_conditions_change_only_through_policies() -> None:
     assert model.conditions.interception(leg, 1.0) == 0.0
 
 
+def _board(n_networks: int = 1, n_legs: int = 3, **changes) -> Information:
+    settings = {
+        "delay_days": 5,
+        "memory_days": 60,
+        "prior_people": 200.0,
+        "spillover": 0.0,
+        "prior_risks": np.zeros((n_legs, 2, 3)),
+        "prior_fee": np.full(n_legs, 100.0),
+    }
+    return Information(n_networks, n_legs, **{**settings, **changes})
+
+
 def test_perceptions_arrive_after_the_delay() -> None:
-    n = 3
-    info = Information(
-        n,
-        delay_days=5,
-        memory_days=60,
-        prior_death=np.zeros((n, 2)),
-        prior_intercept=np.zeros((n, 2)),
-        prior_abuse=np.zeros((n, 2)),
-        prior_fee=np.full(n, 100.0),
-    )
-    info.record(1, SMUGGLED, people=1000, died=100, fees=1000 * 900.0)
+    info = _board()
+    info.record(0, 1, SMUGGLED, people=1000, died=100, fees=1000 * 900.0)
     for _ in range(5):
         info.advance()
-        assert info.perceived_risks()[1, SMUGGLED, 0] == 0.0
+        assert info.perceived_risks()[0, 1, SMUGGLED, 0] == 0.0
     info.advance()
-    assert info.perceived_risks()[1, SMUGGLED, 0] == pytest.approx(100 / 1200)
+    assert info.perceived_risks()[0, 1, SMUGGLED, 0] == pytest.approx(100 / 1200)
     assert info.perceived_fee()[1] == pytest.approx((200 * 100 + 900_000) / 1200)
-    assert info.perceived_risks()[1, SELF, 0] == 0.0
+    assert info.perceived_risks()[0, 1, SELF, 0] == 0.0
+
+
+def test_news_travels_among_compatriots_and_a_little_beyond() -> None:
+    info = _board(n_networks=2, spillover=0.1, delay_days=0)
+    info.record(0, 1, SELF, people=1000, intercepted=800)
+    info.advance()
+    own, other = info.perceived_risks()[:, 1, SELF, 1]
+    assert own == pytest.approx((0.9 * 800 + 0.1 * 800) / (200 + 0.9 * 1000 + 0.1 * 1000))
+    assert other == pytest.approx(0.1 * 800 / (200 + 0.1 * 1000))  # the rest heard of it too
+
+
+def test_beliefs_reach_a_new_level_whatever_the_old_reputation() -> None:
+    """A leg whose interceptions rise from 10 % to 80 % is believed at 80 % in the end, even
+    with little news a day: the reputation follows the news instead of anchoring beliefs."""
+    prior = np.zeros((1, 2, 3))
+    prior[0, :, 1] = 0.1
+    info = _board(n_legs=1, prior_risks=prior, delay_days=0, memory_days=30)
+    for _ in range(720):
+        info.record(0, 0, SELF, people=5, intercepted=4)
+        info.advance()
+    assert info.perceived_risks()[0, 0, SELF, 1] == pytest.approx(0.8, abs=0.01)
+    for _ in range(720):  # nobody goes: the last belief stays, it does not drift back
+        info.advance()
+    assert info.perceived_risks()[0, 0, SELF, 1] == pytest.approx(0.8, abs=0.01)
+
+
+def test_own_interceptions_weigh_more_than_hearsay() -> None:
+    assert personal(0.3, 0, hearsay_weight=10, own_weight=3) == 0.3
+    once = personal(0.3, 1, hearsay_weight=10, own_weight=3)
+    twice = personal(0.3, 2, hearsay_weight=10, own_weight=3)
+    assert once == pytest.approx((3 + 3) / 13) and 0.3 < once < twice < 1
 
 
 def test_people_short_of_money_work_borrow_or_go_home() -> None:
@@ -149,10 +183,13 @@ def test_people_short_of_money_work_borrow_or_go_home() -> None:
     assert no_credit.ledger.flows["debt_repayment"] == 0
 
 
-def test_turning_back_depends_on_what_giving_up_costs() -> None:
-    stubborn = run_model(migrants={"give_up_cost_eur": 1e6}).outcomes.count["returned_home"]
-    easy = run_model(migrants={"give_up_cost_eur": 500}).outcomes.count["returned_home"]
-    assert easy > 2 * stubborn
+def test_giving_up_depends_on_what_migrating_is_worth() -> None:
+    """Going home is weighed against what reaching Europe is worth to a person, on its actual
+    situation: nobody turns back by rule."""
+    keen = run_model(migrants={"migration_value_eur": 1e6}).outcomes.count
+    doubtful = run_model(migrants={"migration_value_eur": 3_000}).outcomes.count
+    assert doubtful["returned_home"] > 2 * keen["returned_home"]
+    assert doubtful["stayed_home"] > 2 * keen["stayed_home"]
 
 
 def test_women_and_children_face_more_exploitation() -> None:
@@ -386,10 +423,63 @@ def test_a_booked_migrant_is_not_also_served_by_a_visa_queue() -> None:
             policies=[{"legal_pathways": {"origin": "MLI", "quota_per_year": 36_500}}],
         )
     )
-    migrant = Migrant(model, model.network.index["Bamako"], "MLI", 5_000.0, False, False, 1, 0.5)
+    network = model.networks.index("MLI")
+    migrant = Migrant(
+        model, model.network.index["Bamako"], "MLI", network, 5_000.0, False, False, 1, 0.5, 1e4
+    )
     model.apply_for_visa(migrant)
     smuggler = next(s for s in model.market.active if model.leg_src[s.leg] == migrant.node)
     smuggler.accept(migrant, on_credit=True)
     for authority in model.authorities.values():
         authority.step()
     assert migrant.state == "waiting" and migrant in smuggler.passengers
+
+
+def _migrant_at(model: RouteModel, place: str, nationality: str = "MLI") -> Migrant:
+    network = model.networks.index(nationality)
+    node = model.network.index[place]
+    return Migrant(model, node, nationality, network, 2_000.0, False, False, 1, 0.5, 1e4)
+
+
+def test_interception_sends_people_where_the_country_sends_them() -> None:
+    """What an interception does comes from interceptions.csv: Libyan pullbacks to detention
+    where the boat left, Moroccan displacement to the south or the Algerian border, Algerian
+    expulsions to Niger; and the person remembers it, which calls its plan into question."""
+    model = RouteModel(small(warmup_days=0))
+    index = model.network.index
+    libya = model.network.leg_index[("Zuwara", "Lampedusa")]
+    pulled_back = [_migrant_at(model, "Zuwara") for _ in range(5)]
+    model.authorities["LBY"].intercept(pulled_back, libya)
+    assert {m.node for m in pulled_back} == {index["Zuwara"]}
+    assert {m.state for m in pulled_back} == {"detained"}
+    assert all(m.memory == {libya: [1, 0]} and m.revise for m in pulled_back)
+    morocco = model.network.leg_index[("Nador", "Andalusia")]
+    places = set()
+    for _ in range(60):
+        people = [_migrant_at(model, "Nador")]
+        model.authorities["MAR"].intercept(people, morocco)
+        places.add(model.network.locations["name"].iloc[people[0].node])
+    assert places == {"Tiznit", "Oujda", "Nador"}
+    algeria = model.network.leg_index[("Tamanrasset", "Sebha")]
+    expelled = set()
+    for _ in range(40):
+        people = [_migrant_at(model, "Tamanrasset")]
+        model.authorities["DZA"].intercept(people, algeria)
+        expelled.add(model.network.locations["name"].iloc[people[0].node])
+    assert expelled == {"Agadez", "Tamanrasset"}
+
+
+def test_a_failure_of_ones_own_makes_that_leg_dearer_not_home_cheaper() -> None:
+    """After an interception, the routes through that leg cost more to the person who was
+    stopped than to its compatriots; what going home costs does not change."""
+    model = RouteModel(small())
+    for _ in range(30):
+        model.step()
+    leg = model.network.leg_index[("Zuwara", "Lampedusa")]
+    person = _migrant_at(model, "Zuwara")
+    home = model.home_cost(person)
+    assert model.own_failure_cost(person, leg, 0, 0) == 0
+    assert model.own_failure_cost(person, leg, 1, 0) > 0
+    assert model.own_failure_cost(person, leg, 2, 0) > model.own_failure_cost(person, leg, 1, 0)
+    person.remember(leg, CAUGHT)
+    assert model.home_cost(person) == home

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from routesim import RouteModel, Scenario, ScenarioError
-from routesim.scenario import apply_override
+from routesim.scenario import MigrantParams, SmugglerParams, apply_override
 
 from .conftest import SCENARIOS
 
@@ -260,3 +260,19 @@ def test_overriding_one_default_keeps_its_siblings() -> None:
     assert "seaworthy" in s.smugglers.tactics["sea"]
     with pytest.raises(ScenarioError, match=r"smugglers\.capacity\.boat: unknown key"):
         Scenario.load(SCENARIOS / "baseline.yaml", ["smugglers.capacity.boat=3"])
+
+
+@pytest.mark.parametrize("params", [MigrantParams, SmugglerParams])
+def test_behavioural_parameters_say_what_they_mean_and_where_they_come_from(params) -> None:
+    """Every migrant parameter, and each smuggler parameter given a description, names its
+    source or says it is an assumption (or free in the calibration)."""
+    described = {
+        name: field.description
+        for name, field in params.model_fields.items()
+        if field.description is not None
+    }
+    if params is MigrantParams:
+        assert set(described) == set(params.model_fields)
+    assert described
+    for name, text in described.items():
+        assert any(w in text for w in ("assumption", "calibration", "UNODC", "20")), name

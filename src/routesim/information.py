@@ -1,10 +1,16 @@
-"""What migrants know: outcomes of others' crossings, heard about after a delay.
+"""What migrants know: outcomes of others' crossings, heard of after a delay, among compatriots.
 
-News travels through phone calls and social media among people on the move. Each leg keeps two
-boards (travelling alone, travelling with a smuggler) of recent departures, deaths, interceptions,
-abuses and fees paid. An outcome recorded on day t is heard on day t + delay; older news fades with
-the memory time. Perceived risks are these rates shrunk towards a prior that reflects the leg's
-reputation at the start (its base hazard and enforcement), so a leg nobody used is not thought safe.
+News travels by phone and social media, mostly within a network of origin (here: a nationality),
+a share of it beyond. Each network keeps, per leg and channel (alone, with a smuggler), a board of
+recent departures, deaths, interceptions, abuses and fees paid: an outcome recorded on day t is
+heard on day t + delay, and older news fades over the memory time. A perceived rate is the news
+weighed against the leg's reputation (`prior_people` people's worth), and the reputation follows
+the perceived rate over the same memory time. So a leg nobody uses keeps the reputation it last
+had, and a policy reaches beliefs only through the outcomes it causes, the same way whether it
+starts on day 0 or mid-run: the starting reputation comes from the network data, never from the
+policies in force.
+
+A person's own experience weighs more than hearsay: see `personal`.
 """
 
 from __future__ import annotations
@@ -13,30 +19,39 @@ import numpy as np
 
 SELF, SMUGGLED = 0, 1
 DEPARTED, DIED, INTERCEPTED, ABUSED, FEES = range(5)
-PRIOR_PEOPLE = 200.0  # weight of the prior, in people: a few boats' worth of news
+EVENTS = 5
 
 
 class Information:
     def __init__(
         self,
+        n_networks: int,
         n_legs: int,
         delay_days: int,
         memory_days: int,
-        prior_death: np.ndarray,
-        prior_intercept: np.ndarray,
-        prior_abuse: np.ndarray,
+        prior_people: float,
+        spillover: float,
+        prior_risks: np.ndarray,
         prior_fee: np.ndarray,
     ) -> None:
-        self._pending = np.zeros((delay_days + 1, n_legs, 2, 5))
-        self._today = [0.0] * self._pending[0].size  # flat (leg, channel, event): see record
-        self._board = np.zeros((n_legs, 2, 5))
-        self._decay = float(np.exp(-1.0 / memory_days))
-        self._prior = np.stack([prior_death, prior_intercept, prior_abuse], axis=-1)  # (L, 2, 3)
-        self._prior_fee = prior_fee
+        """`prior_risks` (legs, channels, 3): the starting reputation of each leg's death,
+        interception and abuse risk; `prior_fee` (legs,): of its smuggling fee."""
+        self.n_networks, self.n_legs = n_networks, n_legs
+        self._pending = np.zeros((delay_days + 1, n_networks, n_legs, 2, EVENTS))
+        self._today = [0.0] * self._pending[0].size  # flat (network, leg, channel, event)
+        self._board = np.zeros((n_networks, n_legs, 2, EVENTS))
+        self._rate = 1.0 / memory_days
+        self._decay = float(np.exp(-self._rate))
+        self._prior_people = prior_people
+        self._spillover = spillover
+        self._reputation = np.broadcast_to(prior_risks, (n_networks, n_legs, 2, 3)).copy()
+        self._fee_reputation = np.asarray(prior_fee, dtype=float).copy()
         self.day = 0
+        self._update_beliefs()
 
     def record(
         self,
+        network: int,
         leg: int,
         channel: int,
         people: float,
@@ -45,10 +60,9 @@ class Information:
         abused: float = 0.0,
         fees: float = 0.0,
     ) -> None:
-        """Note what happened on a trip today (people, deaths, ... ; fees as a total in EUR)."""
-        # Plain floats in a flat list: one call per trip, and numpy's scalar updates cost more
-        # than the sums.
-        today, at = self._today, (leg * 2 + channel) * 5
+        """Note what happened today to people of one network on a trip (fees: a total in EUR)."""
+        # Plain floats in a flat list: numpy's scalar updates cost more than the sums.
+        today, at = self._today, ((network * self.n_legs + leg) * 2 + channel) * EVENTS
         today[at + DEPARTED] += people
         today[at + DIED] += died
         today[at + INTERCEPTED] += intercepted
@@ -56,7 +70,7 @@ class Information:
         today[at + FEES] += fees
 
     def advance(self) -> None:
-        """End of day: let old news fade and today's-minus-delay news arrive."""
+        """End of day: old news fades, the news of `delay` days ago arrives, beliefs follow."""
         pending = self._pending[self.day % len(self._pending)]
         pending.flat[:] = self._today
         self._today = [0.0] * pending.size
@@ -64,15 +78,36 @@ class Information:
         slot = self.day % len(self._pending)
         self._board *= self._decay
         self._board += self._pending[slot]  # the slot is overwritten when today is over
+        self._update_beliefs()
+        self._reputation += self._rate * (self._risks - self._reputation)
+        self._fee_reputation += self._rate * (self._fee - self._fee_reputation)
+
+    def _update_beliefs(self) -> None:
+        board = self._board
+        if self._spillover > 0:
+            board = (1 - self._spillover) * board + self._spillover * board.sum(axis=0)
+        people = board[..., DEPARTED, None]
+        w = self._prior_people
+        self._risks = (w * self._reputation + board[..., DIED : ABUSED + 1]) / (w + people)
+        paid = self._board[:, :, SMUGGLED, FEES].sum(axis=0)
+        smuggled = self._board[:, :, SMUGGLED, DEPARTED].sum(axis=0)
+        self._fee = (w * self._fee_reputation + paid) / (w + smuggled)
 
     def perceived_risks(self) -> np.ndarray:
-        """(legs, channels, 3): perceived chance of death, interception, abuse per crossing."""
-        people = self._board[:, :, DEPARTED, None]
-        events = self._board[:, :, DIED : ABUSED + 1]
-        return (PRIOR_PEOPLE * self._prior + events) / (PRIOR_PEOPLE + people)
+        """(networks, legs, channels, 3): perceived chance of death, interception, abuse."""
+        return self._risks
 
     def perceived_fee(self) -> np.ndarray:
-        """(legs,): the smuggling fee people hear is being paid on each leg."""
-        paid = self._board[:, SMUGGLED, FEES]
-        people = self._board[:, SMUGGLED, DEPARTED]
-        return (PRIOR_PEOPLE * self._prior_fee + paid) / (PRIOR_PEOPLE + people)
+        """(legs,): the smuggling fee people hear is being paid on each leg (all networks)."""
+        return self._fee
+
+
+def personal(heard: float, own_events: float, hearsay_weight: float, own_weight: float) -> float:
+    """A chance as one person perceives it: what it heard (worth `hearsay_weight` crossings)
+    against its own crossings of the leg that ended in the event (`own_events`, each worth
+    `own_weight` crossings heard of). Only failures are remembered: one's own crossings that went
+    well are behind one."""
+    if own_events == 0:
+        return heard
+    own = own_weight * own_events
+    return (hearsay_weight * heard + own) / (hearsay_weight + own)

@@ -21,8 +21,6 @@ if TYPE_CHECKING:
     from routesim.agents.migrant import Migrant
     from routesim.model import RouteModel
 
-LEARNING_RATE = 0.05  # weight of one trip's outcome in the leg's interception pressure
-
 
 class Market:
     def __init__(self, model: RouteModel, pressure: np.ndarray) -> None:
@@ -91,7 +89,8 @@ class Market:
     def learn(self, leg: int, intercepted: bool, detection: float) -> None:
         """Update the leg's interception pressure from one trip (scaled by how visible it was)."""
         observed = float(intercepted) / max(detection, 0.05)
-        self.pressure[leg] += LEARNING_RATE * (min(observed, 2.0) - self.pressure[leg])
+        rate = self.model.params.smugglers.pressure_learning_rate
+        self.pressure[leg] += rate * (min(observed, 2.0) - self.pressure[leg])
 
     def step(self) -> None:
         """Entry on legs that were busy yesterday; then smugglers depart or leave.

@@ -10,6 +10,7 @@ append is far cheaper than a heap event per agent, so a day costs what its decis
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import functools
 import gc
@@ -24,10 +25,10 @@ import pandas as pd
 
 from routesim.agents.armed_group import ArmedGroup
 from routesim.agents.authority import Authority
-from routesim.agents.migrant import RISK_CLASS_SHARES, RISK_CLASSES, Migrant
+from routesim.agents.migrant import Migrant, logit_pick
 from routesim.agents.smuggler import Smuggler
 from routesim.conditions import NO_GROUP, LegConditions
-from routesim.information import SELF, SMUGGLED, Information
+from routesim.information import SELF, SMUGGLED, Information, personal
 from routesim.ledger import Ledger
 from routesim.market import Market
 from routesim.network import RouteNetwork
@@ -39,7 +40,8 @@ from routesim.outcomes import (
     WAITING,
     Outcomes,
 )
-from routesim.scenario import Policy, Scenario, ScenarioError
+from routesim.routes import RoutePlans, build_plans, reference_price
+from routesim.scenario import Policy, Scenario, ScenarioError, Tactic
 from routesim.trips import Trips
 
 
@@ -132,6 +134,7 @@ class RouteModel(mesa.Model):
             }
         )
         self.today: dict[str, float] = {}
+        self._fees_at_midyear: dict[Smuggler, float] = {}
         for leg in np.flatnonzero(self.offers_smuggled):
             for _ in range(scenario.smugglers.initial_per_leg):
                 self.market.enter(int(leg))
@@ -171,6 +174,9 @@ class RouteModel(mesa.Model):
         origins = net.origins
         self._origin_node = [net.index[n] for n in origins["location"]]
         self._origin_nationality = [self._country_of(n) for n in origins["location"]]
+        # News travels among compatriots: one network of origin per nationality.
+        self.networks = sorted(set(self._origin_nationality))
+        self._origin_network = [self.networks.index(c) for c in self._origin_nationality]
         self._origin_rate = (
             origins["people_per_year"].to_numpy()
             * self._origin_factors(origins["location"])
@@ -179,9 +185,66 @@ class RouteModel(mesa.Model):
             / self.scale
         )
         self._origin_cash = origins["cash_median_eur"].to_numpy()
-        self._risk_cdf = _cumulative(RISK_CLASS_SHARES)
+        mp = self.params.migrants
+        self._risk_cdf = _cumulative(np.array(mp.risk_class_shares))
+        self._risk_weight = np.array(mp.risk_classes) * mp.risk_aversion
+        self._tactics = {m: list(t.values()) for m, t in self.params.smugglers.tactics.items()}
+        self._read_routes(net)
         self._origin_female = origins["female_share"].to_numpy()
         self._origin_minor = origins["minor_share"].to_numpy()
+
+    def _read_routes(self, net: RouteNetwork) -> None:
+        """Candidate routes (found once per network and reference cost), and what an
+        interception on each leg does: where people are sent, for how many days, and what
+        that costs them in time and in the way back."""
+        mp = self.params.migrants
+        vot = mp.value_of_time_eur_per_day
+        reference = (
+            reference_price(net)
+            + vot * np.asarray(self.leg_days)
+            + mp.value_of_life_eur * net.legs["base_hazard"].to_numpy()
+        )
+        key = ("plans", mp.routes_per_corridor, vot, mp.value_of_life_eur)
+        plans = net.memo.get(key)
+        if plans is None:
+            plans = net.memo[key] = build_plans(net, reference, mp.routes_per_corridor)
+        self.plans: RoutePlans = plans
+        self.route_start: list[int] = [self.leg_src[leg] for leg in plans.first_leg]
+        detention = dict(zip(net.countries["iso3"], net.countries["detention_days"], strict=True))
+        rules: dict[tuple[str, str], list[tuple[int, float, int]]] = defaultdict(list)
+        for row in net.interceptions.itertuples():
+            node = net.index[row.sent_to] if row.sent_to else -1
+            days = detention[row.country] if np.isnan(row.detention_days) else row.detention_days
+            rules[(row.country, row.mode)].append((node, float(row.share), int(days)))
+        self._sent_to: list[tuple[list[int], list[float], list[int]]] = []
+        held = np.zeros(net.n_legs)
+        sent = np.zeros((net.n_legs, net.n_locations))
+        for leg in range(net.n_legs):
+            country, src = self.leg_from_country[leg], self.leg_src[leg]
+            rule = rules.get((country, self.leg_mode[leg])) or [(-1, 1.0, int(detention[country]))]
+            nodes = [src if node < 0 else node for node, _, _ in rule]
+            shares = np.array([share for _, share, _ in rule])
+            days = [d for _, _, d in rule]
+            self._sent_to.append((nodes, _cumulative(shares).tolist(), days))
+            held[leg] = float(shares @ np.array(days, dtype=float)) * vot
+            np.add.at(sent[leg], nodes, shares)
+        self._held_cost = held  # the days an interception holds people, at the value of time
+        self._sent = sent  # (legs, locations): where those stopped on a leg are taken
+        # Each location's candidate routes as a padded index (padding: a route that costs inf).
+        width = max(len(c) for c in plans.candidates)
+        self._candidate_index = np.full((net.n_locations, width), plans.n_routes)
+        for node, routes in enumerate(plans.candidates):
+            self._candidate_index[node, : len(routes)] = routes
+        self._best_onward: np.ndarray | None = None  # (rows, locations), yesterday's
+
+    def sent_to(self, leg: int) -> tuple[int, int]:
+        """Where the people of a trip stopped on `leg` are taken, and for how many days they are
+        held there (0: released): the practice reported for the leg's country and mode."""
+        nodes, cdf, days = self._sent_to[leg]
+        if len(nodes) == 1:
+            return nodes[0], days[0]
+        k = bisect.bisect_right(cdf, self.rng.random())
+        return nodes[k], days[k]
 
     @property
     def people_setting_out_per_day(self) -> float:
@@ -204,20 +267,29 @@ class RouteModel(mesa.Model):
         return str(self.network.locations["country"].iloc[self.network.index[location]])
 
     def _news_board(self) -> Information:
-        """What people believe of each leg before hearing from anyone: its reputation."""
-        p, c = self.params, self.conditions
-        caught = c.enforcement * c.efficiency
-        # People expect smugglers to get past some patrols (bribes, knowing the coast).
-        caught_smuggled = caught * (1 - 0.6 * c.corruption * p.authorities.bribe_efficacy)
-        abuse = c.armed_control * p.armed_groups.kidnap_rate
+        """What people believe of each leg before hearing from anyone: its reputation, from the
+        network data alone (base hazard, the enforcement and armed control the CSVs report),
+        not from the policies in force, which reach beliefs only through what they cause."""
+        p, net = self.params, self.network
+        legs = net.legs
+        efficiency = np.array([p.authorities.interception_efficiency[m] for m in legs["mode"]])
+        caught = legs["enforcement"].to_numpy() * efficiency
+        held = np.zeros(net.n_legs)
+        for row in net.armed_groups.itertuples():
+            held[net.leg_index[(row.leg_from, row.leg_to)]] = row.control
+        risks = np.stack(
+            [legs["base_hazard"].to_numpy(), caught, held * p.armed_groups.kidnap_rate], axis=-1
+        )
+        mp = p.migrants
         return Information(
-            self.network.n_legs,
-            p.migrants.info_delay_days,
-            p.migrants.info_memory_days,
-            prior_death=np.stack([c.base_hazard, c.base_hazard], axis=1),
-            prior_intercept=np.stack([caught, caught_smuggled], axis=1),
-            prior_abuse=np.stack([abuse, abuse], axis=1),
-            prior_fee=self._prior_fee(self.network),
+            len(self.networks),
+            net.n_legs,
+            mp.info_delay_days,
+            mp.info_memory_days,
+            mp.news_prior_people,
+            mp.news_spillover,
+            prior_risks=np.stack([risks, risks], axis=1),
+            prior_fee=self._prior_fee(net),
         )
 
     @staticmethod
@@ -375,81 +447,199 @@ class RouteModel(mesa.Model):
         out.add("arrived_legal")
         migrant.finish(ARRIVED)
 
-    def menu(self, node: int, risk_class: int) -> list[tuple[int, int, float, float]]:
-        """Today's options at a location for one risk class: (leg, channel, cost, price)."""
-        key = node * len(RISK_CLASSES) + risk_class
-        options = self._menus.get(key)
+    def route_cost(self, row: int, route: int) -> float:
+        """Today's perceived cost of one route for one row (network of origin x risk class)."""
+        return float(self._route_cost[row, route])
+
+    def candidate_costs(self, row: int, node: int) -> list[tuple[int, int, float, float]]:
+        """Today's candidate routes from `node` for one row: (route, first leg, cost if one can
+        cross the first leg alone, cost if not). Built once a day per (row, location) in use: a
+        decision reads about twenty of the day's hundreds of route costs."""
+        key = row * self.network.n_locations + node
+        options = self._candidate_rows.get(key)
         if options is None:
-            # Built from plain lists, not arrays: at `scale: 10` most (location, class) pairs
-            # have one or two people deciding a day, so each menu is built about once per use.
-            options = []
-            through, price = self._cost_through[risk_class], self._price_list
-            offers_self, offers_smuggled = self._offers
-            for leg in self._out_legs[node]:
-                if not self._reaches_europe[risk_class][leg]:
-                    continue
-                if offers_self[leg]:
-                    options.append((leg, SELF, through[leg][SELF], price[leg][SELF]))
-                if offers_smuggled[leg]:
-                    options.append((leg, SMUGGLED, through[leg][SMUGGLED], price[leg][SMUGGLED]))
-            self._menus[key] = options
+            routes = self.plans.candidates[node]
+            first = [self.plans.first_leg[r] for r in routes]
+            alone = self._route_cost_alone[row, routes].tolist()
+            smuggled = self._route_cost_smuggled[row, routes].tolist()
+            options = self._candidate_rows[key] = list(
+                zip(routes, first, alone, smuggled, strict=True)
+            )
         return options
+
+    def home_cost(self, migrant: Migrant) -> float:
+        """What going home costs from where a person is: the way back, or a flight home."""
+        if migrant.node == migrant.origin:
+            return 0.0
+        back = float(self.plans.travel_cost[migrant.node, migrant.origin])
+        return min(back, self.params.migrants.return_flight_eur)
+
+    def own_failure_cost(self, migrant: Migrant, leg: int, caught: int, waited: int) -> float:
+        """What one's own interceptions and vain waits on `leg` add to its cost, over what one's
+        compatriots' news says: the interception chance as one perceives it, times what an
+        interception sets one back; each vain wait, the days it took."""
+        mp = self.params.migrants
+        extra = waited * mp.value_of_time_eur_per_day * mp.patience_days
+        if caught:
+            heard = float(self._heard_caught[migrant.network, leg])
+            own = personal(heard, caught, mp.hearsay_weight, mp.own_experience_weight)
+            extra += (own - heard) * float(self._setback[migrant.row, leg])
+        return extra
+
+    def own_tactic(self, migrant: Migrant, leg: int) -> tuple[Tactic, float]:
+        """How a person crossing alone runs the crossing: the tactic of the leg's mode with the
+        lowest cost as it sees it (the boat's or car's cost, the interception chance it
+        perceives times what an interception sets it back, the death risk at its risk
+        attitude). Patrols make the cheap, hidden, dangerous way pay, as they do for smugglers.
+        Returns the tactic and how visible the crossing is to patrols."""
+        mp = self.params.migrants
+        tactics = self._tactics[self.leg_mode[leg]]
+        if len(tactics) == 1:
+            return tactics[0], self._self_detection(tactics[0])
+        caught = float(self._self_risks[migrant.network, leg, 1])
+        memory = migrant.memory
+        if memory is not None and leg in memory and memory[leg][0]:
+            caught = personal(caught, memory[leg][0], mp.hearsay_weight, mp.own_experience_weight)
+        setback = float(self._setback[migrant.row, leg])
+        death = float(self._self_risks[migrant.network, leg, 0]) * mp.value_of_life_eur
+        death *= self._risk_weight[migrant.risk_class]
+        cost = self.leg_self_cost[leg]
+        affordable = [t for t in tactics if cost * t.cost_factor <= migrant.cash + 1e-9]
+        seen = self._self_detection
+        best = min(
+            affordable or [min(tactics, key=lambda t: t.cost_factor)],
+            key=lambda t: cost * t.cost_factor + caught * seen(t) * setback + death * t.hazard,
+        )
+        return best, seen(best)
+
+    def _self_detection(self, tactic: Tactic) -> float:
+        """How visible a self-organised crossing run with `tactic` is to patrols: it gains only
+        part of what the tactic hides (`migrants.self_evasion`); smugglers gain all of it."""
+        return 1 - self.params.migrants.self_evasion * (1 - tactic.detection)
+
+    def first_leg_price(self, route: int, migrant: Migrant) -> float:
+        """The lowest price at which this person can set off on a route today."""
+        leg = self.plans.first_leg[route]
+        price = self._price_list[leg]
+        best = math.inf
+        if self._offers[SELF][leg] and self.can_go_alone(leg, migrant):
+            best = price[SELF]
+        if self._offers[SMUGGLED][leg]:
+            best = min(best, price[SMUGGLED])
+        return best
+
+    def pick_channel(self, migrant: Migrant, leg: int, budget: float) -> tuple[int, float]:
+        """Alone or with a smuggler on `leg` (a logit on today's costs), among the channels open
+        to this person and, if `budget` is finite, within it: (channel, price)."""
+        price = self._price_list[leg]
+        alone = self._offers[SELF][leg] and self.can_go_alone(leg, migrant)
+        smuggled = self._offers[SMUGGLED][leg]
+        if alone != smuggled:  # one way across: no choice to weigh
+            channel = SELF if alone else SMUGGLED
+            return channel, price[channel]
+        costs = self._leg_cost[migrant.row, leg].tolist()
+        options = []
+        if price[SELF] <= budget:
+            options.append((SELF, costs[SELF]))
+        if price[SMUGGLED] <= budget:
+            options.append((SMUGGLED, costs[SMUGGLED]))
+        channel = logit_pick(options, self.params.migrants.choice_noise_eur, self.rng)
+        return channel, price[channel]
 
     # --- the day --------------------------------------------------------------------------------
 
     def _plan(self) -> None:
-        """Once a day: perceived cost of each leg and of the cheapest way on to Europe."""
+        """Once a day: the perceived cost of each leg, by channel, for every network of origin
+        and risk class, and of every candidate route (the sum of its legs).
+
+        A leg costs its price, its days, its risks of death and abuse (weighted by risk
+        attitude), and the chance of interception times what an interception does: the fee is
+        lost, people are held for days, and they must go on from where they are taken (a
+        detention centre, a town far from the coast, the start of the leg) instead of from the
+        leg's end: the best route from there, as it looked yesterday, less the best from the
+        leg's end. Where a good road leads on from where people are taken, an interception costs
+        little; where the only way on is the patrolled leg again, each attempt costs the next.
+        A patrolled coast grows dearer with its patrols, and thins, but stays on the map.
+        """
         mp = self.params.migrants
-        risks = self.info.perceived_risks()
+        risks = self.info.perceived_risks()  # (networks, legs, channels, 3)
         quote = self.market.quote()
         fee = np.where(np.isnan(quote), self.info.perceived_fee(), quote)
-        price = np.stack([self.leg_self_cost, fee], axis=1)
-        # Expected cost of getting across: each attempt costs the price, the time and the risks;
-        # an interception sends people back to try again, so a leg stopped with chance p takes
-        # 1 / (1 - p) attempts on average.
-        caught = np.minimum(risks[:, :, 1], 0.98)
-        weights = np.array([mp.value_of_life_eur, mp.interception_cost_eur, mp.abuse_cost_eur])
-        risk_cost = risks @ weights
+        price = np.stack([self.leg_self_cost, fee], axis=1)  # (legs, channels)
+        loss = price + self._held_cost[:, None]
         base = price + mp.value_of_time_eur_per_day * np.asarray(self.leg_days)[:, None]
-        multipliers = RISK_CLASSES * mp.risk_aversion
-        total = (base[None] + multipliers[:, None, None] * risk_cost[None]) / (1 - caught[None])
-        alone = np.where(self.offers_self, total[:, :, SELF], np.inf)
-        smuggled = np.where(self.offers_smuggled, total[:, :, SMUGGLED], np.inf)
+        dead, caught, abused = risks[..., 0], risks[..., 1], risks[..., 2]
+        harm = dead * mp.value_of_life_eur + abused * mp.abuse_cost_eur
+        harm = harm + caught * mp.interception_harm_eur
+        weight = self._risk_weight[None, :, None, None]
+        networks, classes = len(self.networks), len(self._risk_weight)
+        fixed = base + weight * harm[:, None]  # (networks, classes, legs, channels)
+        weighted = caught[:, None] * weight  # an interception is a risk like the others
         needed = self.leg_needed
-        cheapest = np.minimum(alone, smuggled)
-        with np.errstate(invalid="ignore"):  # inf * 0 where a leg has no smuggler option
-            expected = np.where(needed > 0, needed * smuggled + (1 - needed) * cheapest, cheapest)
-        onward = self.network.cost_to_destination(expected)[:, self.leg_dst]  # (class, leg)
-        # What `menu` reads, as plain lists: a leg's cost to Europe through it, by class and
-        # channel, and its price by channel.
-        self._cost_through = (total + onward[:, :, None]).tolist()
-        self._reaches_europe = np.isfinite(onward).tolist()
+        for _ in range(1 if self._best_onward is not None else 3):  # yesterday's, or settle
+            if self._best_onward is None:
+                onward = np.zeros((networks * classes, self.network.n_legs))
+            else:
+                best = self._best_onward
+                onward = np.maximum(best @ self._sent.T - best[:, self.leg_dst], 0.0)
+            setback = loss + onward.reshape(networks, classes, -1, 1)
+            cost = (fixed + weighted * setback).reshape(-1, *price.shape)
+            alone = np.where(self.offers_self, cost[..., SELF], np.inf)
+            smuggled = np.where(self.offers_smuggled, cost[..., SMUGGLED], np.inf)
+            cheapest = np.minimum(alone, smuggled)
+            with np.errstate(invalid="ignore"):  # inf * 0 where a leg has no smuggler option
+                expected = np.where(
+                    needed > 0, needed * smuggled + (1 - needed) * cheapest, cheapest
+                )
+            routes = np.asarray((self.plans.incidence @ expected.T).T)
+            padded = np.concatenate([routes, np.full((len(routes), 1), np.inf)], axis=1)
+            best = padded[:, self._candidate_index].min(axis=2)
+            best[:, self.is_destination] = 0.0
+            self._best_onward = np.where(np.isfinite(best), best, 0.0)
+        self._route_cost = routes
+        # A route's cost for a person who can cross its first leg alone, and for one who
+        # cannot: the first leg is the person's own choice, the rest as people like it fare.
+        first = self.plans.first_leg
+        rest = routes - expected[:, first]
+        self._route_cost_alone = rest + cheapest[:, first]
+        self._route_cost_smuggled = rest + smuggled[:, first]
+        self._leg_cost = cost
         self._price_list = price.tolist()
-        self._menus: dict[int, list[tuple[int, int, float, float]]] = {}
+        self._self_risks = risks[:, :, SELF]  # read by `own_tactic`
+        # Read by `own_failure_cost`: the chance heard of, and what an interception sets one
+        # back, as a traveller on each leg meets them (with a smuggler where one is needed).
+        self._heard_caught = needed * caught[..., SMUGGLED] + (1 - needed) * caught[..., SELF]
+        met = needed * setback[..., SMUGGLED] + (1 - needed) * setback[..., SELF]
+        met = (met + mp.interception_harm_eur) * self._risk_weight[None, :, None]
+        self._setback = met.reshape(networks * classes, -1)
+        self._candidate_rows: dict[int, list[tuple[int, int, float, float]]] = {}
 
     def _spawn(self) -> None:
         """New people set out from each origin (Poisson around its yearly flow). A day's arrivals
         from all origins are created in one call: at `scale: 10` each origin sends a few a day,
         and each call builds an AgentSet."""
         rng = self.rng
-        node, nationality, cash, female, minor, risk, skill = ([] for _ in range(7))
+        value = math.log(self.params.migrants.migration_value_eur)
+        spread = self.params.migrants.migration_value_spread
+        columns: list[list[Any]] = [[] for _ in range(9)]
+        node, nationality, network, cash, female, minor, risk, skill, worth = columns
         for k, rate in enumerate(self._origin_rate):
             n = int(rng.poisson(rate))
             if n == 0:
                 continue
             node += [self._origin_node[k]] * n
             nationality += [self._origin_nationality[k]] * n
+            network += [self._origin_network[k]] * n
             cash += rng.lognormal(math.log(self._origin_cash[k]), 0.6, n).tolist()
             female += (rng.random(n) < self._origin_female[k]).tolist()
             minor += (rng.random(n) < self._origin_minor[k]).tolist()
-            # rng.choice(p=RISK_CLASS_SHARES) draws exactly this, after checking p on every call.
+            # rng.choice(p=risk_class_shares) draws exactly this, after checking p on every call.
             risk += self._risk_cdf.searchsorted(rng.random(n), side="right").tolist()
             skill += rng.random(n).tolist()
+            worth += rng.lognormal(value, spread, n).tolist()
         if not node:
             return
-        arrivals = Migrant.create_agents(
-            self, len(node), node, nationality, cash, female, minor, risk, skill
-        )
+        arrivals = Migrant.create_agents(self, len(node), *columns)
         for m in arrivals:
             self.calendar.add(self.day, m)
         self.outcomes.spawned(len(node))
@@ -469,10 +659,28 @@ class RouteModel(mesa.Model):
                 agent.wake()
         self.trips.resolve_today()
         self.info.advance()
+        if self.day == self.params.days // 2:
+            self._fees_at_midyear = {s: s.fee for s in self.market.active}
         if self.day >= 0:
-            self.today = {"day": self.day, **self.outcomes.metrics(self.ledger.flows)}
+            self.today = {"day": self.day, **self.metrics()}
             self.datacollector.collect(self)
         self.day += 1
+
+    def metrics(self) -> dict[str, float]:
+        """Every metric as of now (DESIGN §5 and the extra ones)."""
+        return {
+            **self.outcomes.metrics(self.ledger.flows),
+            "smugglers_raising_fees_share": self._raising_fees_share(),
+        }
+
+    def _raising_fees_share(self) -> float:
+        """Of the smugglers active at mid-year and still active, the share whose posted fee is
+        now higher than it was then (what MMC 2022 asked 356 smugglers about 2021's second
+        half); 0 before mid-year."""
+        still = [(s, fee) for s, fee in self._fees_at_midyear.items() if s.active]
+        if not still:
+            return 0.0
+        return sum(s.fee > fee for s, fee in still) / len(still)
 
     def _end_warmup(self) -> None:
         """Start the books of the run proper; people on their way are carried in."""
@@ -511,7 +719,7 @@ class RouteModel(mesa.Model):
             if abs(counted[state] - people) > 1e-9:
                 errors.append(f"state {state}: counters say {people}, agents say {counted[state]}")
         if self.day > 0:
-            m = self.outcomes.metrics(self.ledger.flows)
+            m = self.metrics()
             ended = m["arrived"] + m["dead"] + m["returned_home"] + m["in_transit"]
             if abs(m["departed"] - ended) > 1e-9:
                 errors.append(

@@ -69,6 +69,7 @@ EXTRA_METRICS = (
     "tramadol_revenue_eur",
     "extortion_eur",
     "right_of_way_eur",
+    "smugglers_raising_fees_share",
 )
 # What a comparison shows unless told otherwise: flows, deaths, risk, enforcement, dependence on
 # smugglers and who profits.
@@ -122,6 +123,10 @@ DESCRIPTIONS: dict[str, tuple[str, str]] = {
     "tramadol_revenue_eur": ("smugglers' tramadol revenue", "EUR"),
     "extortion_eur": ("extortion of detainees", "EUR"),
     "right_of_way_eur": ("right-of-way paid to armed groups", "EUR"),
+    "smugglers_raising_fees_share": (
+        "smugglers whose fee rose over the year's second half",
+        "% of smugglers active at mid-year and at the end",
+    ),
 }
 
 

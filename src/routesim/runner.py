@@ -76,6 +76,6 @@ def run(
         "warmup_days": scenario.warmup_days,
         "scale": scenario.scale,
         "policy_days": scenario.policy_days(),
-        "metrics": {k: float(v) for k, v in model.outcomes.metrics(model.ledger.flows).items()},
+        "metrics": {k: float(v) for k, v in model.metrics().items()},
     }
     return RunResult(summary, daily, model.outcomes.legs_table())

@@ -108,28 +108,151 @@ class Policy(_Strict):
 # --- behavioural parameters ------------------------------------------------------------------
 
 
-class MigrantParams(_Strict):
-    """How people weigh money, time and risk (EUR). Sources: assumptions, calibrated in issue 5."""
+def _param(default: Any, why: str, **bounds: Any) -> Any:
+    """A behavioural parameter: its default, and what it means with its source or "assumption"
+    (in the JSON schema of `Scenario`; the tests check that every one says where it is from)."""
+    return Field(default, description=why, **bounds)
 
-    people_per_year: Positive = 1.0  # multiplier on every origin's yearly flow (origins.csv)
-    # multiplier on named origins' yearly flows (origins.csv location: factor; others 1)
-    origin_flow: dict[str, Positive] = {}
-    risk_aversion: NonNegative = 1.0  # multiplier on the risk terms of the generalised cost
-    value_of_life_eur: NonNegative = 40_000.0
-    value_of_time_eur_per_day: NonNegative = 4.0
-    interception_cost_eur: NonNegative = 400.0
-    abuse_cost_eur: NonNegative = 3_000.0
-    choice_noise_eur: Positive = 350.0  # logit scale: how much choices scatter around the cheapest
-    give_up_cost_eur: NonNegative = 9_000.0  # what turning back costs a person with no failures yet
-    info_delay_days: Annotated[int, Field(ge=0, le=365)] = 14
-    info_memory_days: Annotated[int, Field(ge=1, le=3650)] = 90
-    max_work_days: Annotated[int, Field(ge=1)] = 120
-    patience_days: Annotated[int, Field(ge=1)] = 7  # waiting for a seat before reconsidering
-    female_vulnerability: NonNegative = 3.0  # relative exploitation risk of women
-    minor_vulnerability: NonNegative = 2.0  # relative exploitation risk of children
-    borrow_propensity: Share = 0.5  # share of people short of money who accept travel on credit
-    legal_ticket_eur: NonNegative = 400.0  # flight and visa fees on a legal pathway
-    gold_mine_exploitation: Share = 0.04  # chance a work spell at a gold mine ends in forced labour
+
+class MigrantParams(_Strict):
+    """How people weigh money, time and risk (EUR), choose and revise route plans, and learn."""
+
+    people_per_year: Positive = _param(
+        1.0, "multiplier on every origin's yearly flow (origins.csv); free in the calibration"
+    )
+    origin_flow: dict[str, Positive] = _param(
+        {},
+        "multiplier on named origins' yearly flows (origins.csv location: factor; others 1); "
+        "free in the calibration",
+    )
+    risk_aversion: NonNegative = _param(
+        1.0, "multiplier on the risk terms of the generalised cost; assumption"
+    )
+    risk_classes: tuple[NonNegative, NonNegative, NonNegative] = _param(
+        (0.4, 1.0, 2.5),
+        "risk attitudes: multipliers on the risk terms for the bold, the middle and the timid; "
+        "assumption",
+    )
+    risk_class_shares: tuple[Share, Share, Share] = _param(
+        (0.3, 0.4, 0.3), "share of people in each risk class (sums to 1); assumption"
+    )
+    value_of_life_eur: NonNegative = _param(
+        40_000.0, "weight of a death risk of 1 in the generalised cost; assumption"
+    )
+    value_of_time_eur_per_day: NonNegative = _param(
+        4.0,
+        "cost of a day on the way (waiting, detention, travel); assumption: about a day's "
+        "wage at the origins (locations.csv)",
+    )
+    interception_harm_eur: NonNegative = _param(
+        300.0,
+        "what an interception costs a person beyond the fee lost, the days lost and the fare "
+        "back (violence, injury at fences, theft), weighted by risk attitude; assumption",
+    )
+    abuse_cost_eur: NonNegative = _param(
+        3_000.0, "weight of being kidnapped or exploited on a leg; assumption"
+    )
+    choice_noise_eur: Positive = _param(
+        350.0, "logit scale: how much choices scatter around the cheapest; assumption"
+    )
+    migration_value_eur: Positive = _param(
+        12_000.0,
+        "median of what reaching Europe is worth to a person (EUR): a plan is taken while its "
+        "remaining cost is below it, and going home forgoes it; assumption, to calibrate",
+    )
+    migration_value_spread: NonNegative = _param(
+        0.8, "log-normal spread of the value of reaching Europe between people; assumption"
+    )
+    routes_per_corridor: int = _param(
+        1,
+        "candidate routes a person weighs per next leg and corridor (Central, Western "
+        "Mediterranean, Atlantic): that leg, then the cheapest way on to this many of the "
+        "corridor's destinations (routes.py); assumption",
+        ge=1,
+        le=4,
+    )
+    switching_cost_eur: NonNegative = _param(
+        400.0,
+        "what changing a route plan costs (new contacts, a new smuggler, a new story); it keeps "
+        "people on a plan unless another is clearly better; assumption",
+    )
+    revision_threshold_eur: NonNegative = _param(
+        300.0,
+        "how much dearer a plan's remainder must look (by news since it was chosen) before a "
+        "person reconsiders it without an event of its own; assumption",
+    )
+    return_flight_eur: NonNegative = _param(
+        400.0,
+        "the most going home costs from anywhere (a flight or an assisted voluntary return); "
+        "assumption",
+    )
+    own_experience_weight: NonNegative = _param(
+        3.0,
+        "how many crossings heard of one's own interception on a leg counts for, against "
+        "`hearsay_weight` for all the news one has; assumption",
+    )
+    hearsay_weight: Positive = _param(
+        10.0,
+        "how many crossings of one's own all the news one has heard of a leg counts for; "
+        "assumption",
+    )
+    news_prior_people: Positive = _param(
+        200.0,
+        "weight of a leg's reputation against fresh news, in people (a few boats' worth); the "
+        "reputation itself follows the news over `info_memory_days`; assumption",
+    )
+    news_spillover: Share = _param(
+        0.1,
+        "share of one origin network's news that reaches the others (news travels mostly among "
+        "compatriots, by phone and social media); assumption",
+    )
+    info_delay_days: int = _param(
+        14,
+        "days before an outcome is heard of at home and along the way; assumption",
+        ge=0,
+        le=365,
+    )
+    info_memory_days: int = _param(
+        90,
+        "days over which news fades and a leg's reputation follows it; assumption",
+        ge=1,
+        le=3650,
+    )
+    max_work_days: int = _param(
+        120, "longest spell of work to pay for the next leg; assumption", ge=1
+    )
+    patience_days: int = _param(7, "days waiting for a seat before reconsidering; assumption", ge=1)
+    self_evasion: Share = _param(
+        0.5,
+        "how much of a tactic's lower visibility to patrols a self-organised crossing achieves "
+        "(a remote beach at night without a smuggler's spotters, knowledge of patrols and "
+        "bribes); assumption",
+    )
+    female_vulnerability: NonNegative = _param(
+        3.0,
+        "relative exploitation risk of women; assumption (UNODC 2023: mostly women and "
+        "children are trafficked)",
+    )
+    minor_vulnerability: NonNegative = _param(
+        2.0, "relative exploitation risk of children; assumption (UNODC 2023)"
+    )
+    borrow_propensity: Share = _param(
+        0.5, "share of people short of money who accept travel on credit; assumption"
+    )
+    legal_ticket_eur: NonNegative = _param(
+        400.0, "flight and visa fees on a legal pathway; assumption"
+    )
+    gold_mine_exploitation: Share = _param(
+        0.04,
+        "chance a work spell at a gold mine ends in forced labour; assumption (UNODC 2023: many "
+        "end up in forced labour at gold fields)",
+    )
+
+    @model_validator(mode="after")
+    def _shares_sum_to_one(self) -> MigrantParams:
+        if abs(sum(self.risk_class_shares) - 1.0) > 1e-9:
+            raise ValueError("risk_class_shares must sum to 1")
+        return self
 
 
 class PerMode(_Strict):
@@ -220,6 +343,16 @@ class SmugglerParams(_Strict):
     death_aversion_eur: NonNegative = 15_000.0  # reputation lost per passenger death
     kidnap_aversion_eur: NonNegative = 1_000.0  # reputation lost per passenger kidnapped
     tramadol_eur_per_trip: NonNegative = 1_500.0  # side business on Niger - Libya legs (UNODC)
+    cost_floor_share: Share = _param(
+        0.2,
+        "a trip never costs less per person than this share of the leg's direct cost (crew, "
+        "fuel), whatever side income it brings; assumption",
+    )
+    pressure_learning_rate: Share = _param(
+        0.05,
+        "weight of one trip's outcome in what smugglers on a leg believe of its interception "
+        "risk; assumption",
+    )
     organisations: dict[str, Organisation] = Field(default_factory=_default_organisations)
     tactics: dict[Mode, dict[str, Tactic]] = Field(default_factory=_default_tactics)
 
@@ -503,6 +636,8 @@ def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> str:
         if isinstance(part, int) or current is None:
             continue
         field = current.model_fields.get(part) if hasattr(current, "model_fields") else None
+        if field is None and hasattr(current, "model_fields"):
+            continue  # a key of a mapping of models (a calibration's treatments): the same model
         current = _model_in(field.annotation) if field else None
     if current is None or not hasattr(current, "model_fields"):
         return "see the README"

@@ -43,14 +43,17 @@ class Trips:
         self.ending: dict[int, list[Trip]] = defaultdict(list)
 
     def depart_alone(self, migrant: Migrant, leg: int) -> None:
+        """A self-organised crossing, run the way the traveller judges best (a cheap boat from
+        a remote beach at night where patrols bite, as smugglers do: `RouteModel.own_tactic`)."""
         model = self.model
+        tactic, detection = model.own_tactic(migrant, leg)
         model.ledger.pay(
             migrant,
             model.ledger.outside["suppliers"],
-            model.leg_self_cost[leg] * model.scale,
+            model.leg_self_cost[leg] * tactic.cost_factor * model.scale,
             "transport",
         )
-        self._start(Trip(leg, [migrant], None, 1.0, 1.0, False))
+        self._start(Trip(leg, [migrant], None, detection, tactic.hazard, False))
 
     def depart_with(self, smuggler: Smuggler, passengers: list[Migrant]) -> None:
         model = self.model
@@ -125,9 +128,8 @@ class Trips:
             k = len(survivors)
             out.leg_interceptions[leg] += k * scale
             out.add("intercepted", k)
-            model.info.record(leg, channel, n * scale, died=deaths * scale, intercepted=k * scale)
-            for m in survivors:
-                authority.intercept(m, leg)
+            self._news(leg, channel, passengers, dies, intercepted=True)
+            authority.intercept(survivors, leg)
             if trip.operator is not None:
                 trip.operator.after_trip(True, trip.detection)
             return
@@ -152,24 +154,52 @@ class Trips:
                 for u, m in zip(rng.random(k).tolist(), survivors, strict=True)
             ]
 
-        abused = 0
+        abused = {}
         arrived = f"arrived_{model.leg_route[leg]}" if model.is_destination[dst] else None
         for m, kidnapped, exploit in zip(survivors, taken, exploited, strict=True):
-            m.node = dst
+            m.cross(dst)
             if kidnapped:
                 group.kidnap(m)  # type: ignore[union-attr]
-                abused += 1
+                abused[m] = True
             elif exploit:
                 m.exploit(model.params.armed_groups.forced_labour_days)
-                abused += 1
+                abused[m] = True
             else:
                 m.reach(dst)
                 if arrived is not None:
                     out.add(arrived)
         out.leg_crossings[leg] += k * scale
-        fees = sum(m.fee for m in passengers) * scale if trip.operator is not None else 0.0
-        model.info.record(
-            leg, channel, n * scale, died=deaths * scale, abused=abused * scale, fees=fees
-        )
+        self._news(leg, channel, passengers, dies, intercepted=False, abused=abused)
         if trip.operator is not None:
             trip.operator.after_trip(False, trip.detection)
+
+    def _news(
+        self,
+        leg: int,
+        channel: int,
+        passengers: list[Migrant],
+        dies: list[bool],
+        intercepted: bool,
+        abused: dict[Migrant, bool] | None = None,
+    ) -> None:
+        """What the trip's passengers' compatriots will hear of it: one record per network of
+        origin aboard (most trips carry one)."""
+        scale = self.model.scale
+        smuggled = channel == SMUGGLED
+        heard: dict[int, list[float]] = {}
+        for m, died in zip(passengers, dies, strict=True):
+            row = heard.get(m.network)
+            if row is None:
+                row = heard[m.network] = [0.0, 0.0, 0.0, 0.0, 0.0]
+            row[0] += scale
+            if died:
+                row[1] += scale
+            elif intercepted:
+                row[2] += scale
+            elif abused is not None and m in abused:
+                row[3] += scale
+            if smuggled:
+                row[4] += m.fee * scale
+        record = self.model.info.record
+        for network, (people, dead, caught, harmed, fees) in heard.items():
+            record(network, leg, channel, people, dead, caught, harmed, fees)

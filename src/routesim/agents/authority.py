@@ -15,7 +15,9 @@ from typing import TYPE_CHECKING
 
 import mesa
 
+from routesim.agents.migrant import CAUGHT
 from routesim.ledger import Wallet
+from routesim.outcomes import WAITING
 
 if TYPE_CHECKING:
     from routesim.agents.migrant import Migrant
@@ -54,19 +56,23 @@ class Authority(Wallet, mesa.Agent):
     def interception_chance(self, leg: int, detection: float) -> float:
         return self.model.conditions.interception(leg, detection)
 
-    def intercept(self, migrant: Migrant, leg: int) -> None:
-        """Stop a migrant: returned to where the leg began, and detained if the law says so."""
+    def intercept(self, migrants: list[Migrant], leg: int) -> None:
+        """Stop the people of one trip and do with them what this state is reported to do
+        (`interceptions.csv`): take them back to where the leg began, to a detention centre
+        (Libyan pullbacks) or far from the coast (Moroccan displacement), and hold them."""
         model = self.model
-        migrant.failures += 1
-        migrant.node = model.leg_src[leg]
-        days = self.detention_days
-        if days <= 0:
-            migrant.sleep(1, "waiting")
-            return
-        group = model.armed_group_at(migrant.node)
-        if group is not None and group.extort(migrant):
-            days = max(1, days // 2)  # paying buys an earlier release
-        migrant.detain(days)
+        place, days = model.sent_to(leg)
+        group = model.armed_group_at(place) if days > 0 else None
+        for migrant in migrants:
+            migrant.node = place
+            migrant.remember(leg, CAUGHT)
+            if days <= 0:
+                migrant.sleep(1, WAITING)
+                continue
+            held = days
+            if group is not None and group.extort(migrant):
+                held = max(1, days // 2)  # paying buys an earlier release
+            migrant.detain(held)
 
     # --- legal pathways ---------------------------------------------------------------------------
 

@@ -1,10 +1,13 @@
 """Migrant: a person (or, at `scale: K`, K people travelling together) on the way to Europe.
 
-A migrant sleeps on the model's calendar and wakes only when it has something to decide: at a
-location (which leg next, alone or with a smuggler, wait for a visa, work, borrow or turn back) or
-when a spell of work, detention, captivity or exploitation ends. Choices weigh the perceived
-generalised cost of each option (money, time, and the risk of death, interception and abuse, heard
-from others' outcomes) plus the cheapest perceived cost onward to any destination.
+A migrant holds a route plan: a path of legs to a destination (`routes.py`), chosen by its
+perceived generalised cost (fees, time, the risks of death and abuse, and what an interception
+would do to it), against what reaching Europe is worth to it and what going home would cost from
+where it is. It follows the plan and revises it on events: an interception, a wait for a seat in
+vain, a price it cannot pay, or news that makes the rest of the plan dearer than it was when
+chosen. Revising may go on, sideways, back, or home; changing plans has a cost of its own. Its
+beliefs are those of its network of origin (`information.py`) corrected by its own failures,
+which weigh more than hearsay. It sleeps on the model's calendar and wakes only to decide.
 """
 
 from __future__ import annotations
@@ -33,12 +36,11 @@ if TYPE_CHECKING:
     from routesim.agents.smuggler import Smuggler
     from routesim.model import RouteModel
 
-# Risk attitudes: people differ in how much risk frightens them (multipliers on the risk terms).
-RISK_CLASSES = np.array([0.4, 1.0, 2.5])
-RISK_CLASS_SHARES = np.array([0.3, 0.4, 0.3])
-
-# Option kinds in a menu (besides travelling a leg with channel SELF or SMUGGLED).
+# Options besides a route (route ids are >= 0).
 LEGAL, HOME = -1, -2
+NO_ROUTE = -1
+# What a person remembers of a leg: its own interceptions on it, and its waits for a seat in vain.
+CAUGHT, WAITED = 0, 1
 
 
 class Migrant(mesa.Agent):
@@ -51,30 +53,39 @@ class Migrant(mesa.Agent):
         model: RouteModel,
         origin: int,
         nationality: str,
+        network: int,
         cash: float,
         female: bool,
         minor: bool,
         risk_class: int,
         skill: float,
+        value: float,
     ) -> None:
         super().__init__(model)
         self.origin = self.node = origin
         self.nationality = nationality
+        self.network = network  # whose news it hears (its compatriots')
+        self.row = network * len(model.params.migrants.risk_classes) + risk_class  # its costs
         self.cash = cash
         self.female, self.minor = female, minor
         self.risk_class = risk_class
         self.skill = skill  # who can organise a crossing alone: skill >= the leg's smuggler_needed
+        self.value = value  # what reaching Europe is worth to this person (EUR)
         self.state: str = WAITING
         self.wake_day: int | None = model.day
         self.queue_ticket = 0  # the one queue place (seat or visa) still valid: see join_queue
         self.start_day = model.day
-        self.failures = 0
         self.debt = 0.0
         self.fee = 0.0  # the fee of the current smuggled leg (per person)
         self._work_days = 0
         self.creditor: Smuggler | None = None
         self.captor: ArmedGroup | None = None
         self.travelled = self.smuggled = self.trafficked = False
+        self.route = NO_ROUTE  # the plan: a route id (routes.py) starting where it is
+        self.expected = 0.0  # what the plan's rest was heard to cost when last confirmed
+        self.revise = False  # something happened that calls the plan into question
+        self.seat_wanted = -1  # the leg it queues for a seat on, if any
+        self.memory: dict[int, list[int]] | None = None  # leg -> [interceptions, vain waits]
         model.outcomes.move(None, WAITING)
         model.ledger.endow(cash * model.scale)
 
@@ -122,6 +133,7 @@ class Migrant(mesa.Agent):
         """Booked or served: every queue place and pending wake-up is void."""
         self.queue_ticket += 1
         self.wake_day = None
+        self.seat_wanted = -1
 
     def still_queued(self, ticket: int, node: int) -> bool:
         """Still waiting at `node` on the place `ticket` gave: not booked, served or gone."""
@@ -142,35 +154,94 @@ class Migrant(mesa.Agent):
             return
         elif state == EXPLOITED:
             self._freed()
+        elif self.seat_wanted >= 0:  # no seat came in all the days it was ready to wait
+            self.remember(self.seat_wanted, WAITED)
+            self.seat_wanted = -1
         if self.state in (ARRIVED, DEAD, RETURNED):
             return
         self.decide()
 
+    # --- the plan --------------------------------------------------------------------------------
+
+    def remember(self, leg: int, what: int) -> None:
+        """A failure of one's own on `leg`: it weighs on the leg more than hearsay, and calls the
+        plan into question."""
+        if self.memory is None:
+            self.memory = {}
+        self.memory.setdefault(leg, [0, 0])[what] += 1
+        self.revise = True
+
     def decide(self) -> None:
-        """Choose among the options at this location (the day's menu) by a logit draw."""
+        """Follow the plan where it still holds; otherwise choose again among the routes from
+        here, legal pathways and going home."""
+        model = self.model
+        route = self.route
+        if route != NO_ROUTE and model.route_start[route] != self.node:
+            route = NO_ROUTE  # taken elsewhere (displaced, pulled back to another port)
+        if route != NO_ROUTE and not self.revise:
+            cost = model.route_cost(self.row, route)
+            if cost <= self.expected + model.params.migrants.revision_threshold_eur:
+                self._take(route)
+                return
+        self._choose(route, budget=math.inf)
+
+    def _choose(self, current: int, budget: float) -> None:
+        """A logit over the routes from here (and its current plan), whose first leg it can pay
+        if `budget` is finite, a legal pathway where one is open, and going home."""
         model = self.model
         params = model.params.migrants
-        choices = [
-            option
-            for option in model.menu(self.node, self.risk_class)
-            if option[1] != SELF or model.can_go_alone(option[0], self)
+        # Hot: one call per revision, over about twenty routes.
+        alone = model.can_go_alone
+        options = [
+            (r, c_alone if alone(leg, self) else c_smuggled)
+            for r, leg, c_alone, c_smuggled in model.candidate_costs(self.row, self.node)
         ]
+        if current != NO_ROUTE:
+            switching = params.switching_cost_eur
+            options = [(r, c if r == current else c + switching) for r, c in options]
+            if current not in model.plans.candidate_sets[self.node]:
+                options.append((current, model.route_cost(self.row, current)))
+        if self.memory is not None:  # its own failures weigh on the routes through those legs
+            extras = [
+                (leg, model.own_failure_cost(self, leg, caught, waited))
+                for leg, (caught, waited) in self.memory.items()
+            ]
+            legs = model.plans.leg_sets
+            options = [
+                (r, cost + sum(extra for leg, extra in extras if leg in legs[r]))
+                for r, cost in options
+            ]
+        if budget < math.inf:
+            options = [o for o in options if model.first_leg_price(o[0], self) <= budget]
         wait = model.legal_wait_days(self)
-        if wait is not None:
-            ticket = model.legal_ticket_eur
-            cost = ticket + params.value_of_time_eur_per_day * wait
-            choices.append((LEGAL, LEGAL, cost, ticket))
-        choices.append((HOME, HOME, params.give_up_cost_eur / (1 + self.failures), 0.0))
-        leg, channel, _, price = _logit_pick(choices, params.choice_noise_eur, model.rng)
-
-        if leg == HOME:
+        if wait is not None and model.legal_ticket_eur <= budget:
+            options.append(
+                (LEGAL, model.legal_ticket_eur + params.value_of_time_eur_per_day * wait)
+            )
+        options.append((HOME, model.home_cost(self) + self.debt + self.value))
+        choice = logit_pick(options, params.choice_noise_eur, model.rng)
+        self.revise = False
+        if choice == HOME:
             self.go_home()
-        elif leg == LEGAL:
+        elif choice == LEGAL:
+            self.route = NO_ROUTE
             model.apply_for_visa(self)
-        elif price <= self.cash + 1e-9:
+        else:
+            self._take(choice, budget)
+
+    def _take(self, route: int, budget: float = math.inf) -> None:
+        """Set off on the plan's next leg: alone or with a smuggler, paying, borrowing, or
+        working first for the fare. What the plan is heard to cost today is kept, so that news
+        that makes it dearer can be told from the plan's own cost."""
+        model = self.model
+        self.route = route
+        self.expected = model.route_cost(self.row, route)
+        leg = model.plans.first_leg[route]
+        channel, price = model.pick_channel(self, leg, budget)
+        if price <= self.cash + 1e-9:
             self._go(leg, channel)
         elif not (channel == SMUGGLED and self._borrow(leg)):
-            self._short_of_money(price, choices)
+            self._short_of_money(price)
 
     def _borrow(self, leg: int) -> bool:
         """Travel now, pay later: only with groups that offer credit, not everyone accepts, and
@@ -189,23 +260,17 @@ class Migrant(mesa.Agent):
         elif not model.market.book(self, leg, on_credit=False):
             model.market.wait_for_seat(self, leg)
             self.sleep(model.params.migrants.patience_days, WAITING)
+            self.seat_wanted = leg
 
-    def _short_of_money(self, price: float, choices: list[tuple[int, int, float, float]]) -> None:
-        """Work where there is work; else take the best option one can afford; else turn back."""
+    def _short_of_money(self, price: float) -> None:
+        """Work where there is work; else choose again among what one can pay (home included)."""
         model = self.model
         wage = model.wage[self.node]
         if wage > 0:
             days = math.ceil((price - self.cash) / wage)
             self.start_work(min(days, model.params.migrants.max_work_days))
             return
-        affordable = [c for c in choices if c[0] >= 0 and c[3] <= self.cash]
-        if not affordable:
-            self.go_home()
-            return
-        leg, channel, _, _ = _logit_pick(
-            affordable, model.params.migrants.choice_noise_eur, model.rng
-        )
-        self._go(leg, channel)
+        self._choose(self.route, budget=self.cash)
 
     def start_work(self, days: int) -> None:
         model = self.model
@@ -235,20 +300,29 @@ class Migrant(mesa.Agent):
     # --- what happens to a migrant (called by trips, smugglers, authorities, armed groups) --------
 
     def board(self, leg: int, smuggled: bool) -> None:
-        """Bookkeeping when this migrant sets off on a leg."""
-        out = self.model.outcomes
+        """Bookkeeping when this migrant sets off on a leg (its plan's first leg)."""
+        model = self.model
+        out = model.outcomes
         self.leave_home()
         if smuggled and not self.smuggled:
             self.smuggled = True
             out.add("ever_smuggled")
-        if self.model.leg_mode[leg] == "sea":
+        if model.leg_mode[leg] == "sea":
             out.add("sea_departures")
+        onward = model.plans.onward[self.route] if self.route != NO_ROUTE else NO_ROUTE
+        if onward != NO_ROUTE:
+            self.expected = model.route_cost(self.row, onward)
         self.set_state(TRAVELLING)
+
+    def cross(self, node: int) -> None:
+        """Across the leg (whatever happens next at its end): the plan moves on by one leg."""
+        self.node = node
+        if self.route != NO_ROUTE:
+            self.route = self.model.plans.onward[self.route]
 
     def reach(self, node: int) -> None:
         """Arrive safely at the end of a leg."""
         model = self.model
-        self.node = node
         if model.is_destination[node]:
             self.finish(ARRIVED)
             return
@@ -327,22 +401,19 @@ class Migrant(mesa.Agent):
         self.set_state(state)
 
 
-def _logit_pick(
-    choices: list[tuple[int, int, float, float]], noise: float, rng: np.random.Generator
-) -> tuple[int, int, float, float]:
-    """Multinomial logit over generalised costs, with one uniform draw.
+def logit_pick(options: list[tuple[int, float]], noise: float, rng: np.random.Generator) -> int:
+    """Multinomial logit over (option, generalised cost) pairs, with one uniform draw.
 
     Plain Python on purpose: menus have a handful of options, where numpy's per-call overhead
     costs more than the arithmetic.
     """
-    if len(choices) == 1:
-        return choices[0]
-    costs = [c[2] for c in choices]
-    best = min(costs)
-    weights = [math.exp((best - cost) / noise) for cost in costs]
+    if len(options) == 1:
+        return options[0][0]
+    best = min(cost for _, cost in options)
+    weights = [math.exp((best - cost) / noise) for _, cost in options]
     u = rng.random() * sum(weights)
-    for choice, w in zip(choices, weights, strict=True):
+    for (option, _), w in zip(options, weights, strict=True):
         u -= w
         if u <= 0:
-            return choice
-    return choices[-1]
+            return option
+    return options[-1][0]

@@ -68,6 +68,7 @@ def full_cost(
         (True, conditions.bribe_asked(leg), conditions.bribe_leak(leg, org.bribe_access)),
     )
     capacity = smugglers.capacity[mode] * org.capacity_factor
+    floor = smugglers.cost_floor_share * unit
     scale = model.scale
     best_score, best = math.inf, None
     for name, tactic in smugglers.tactics[mode].items():
@@ -78,7 +79,7 @@ def full_cost(
         for bribes, asked, leak in options:
             p_int = min(1.0, pressure * tactic.detection * (1 - leak))
             cost = direct + asked + toll + p_int * loss / expected - (1 - p_int) * side / expected
-            cost = max(cost, 0.2 * unit)
+            cost = max(cost, floor)
             score = cost + death_aversion * hazard * tactic.hazard
             if best is None or score < best_score:
                 best_score, best = score, Plan(cost, name, tactic, seats, bribes)

@@ -1,0 +1,138 @@
+"""When one sea route closes, where do people go? The table in the README's "Diversion" section.
+
+Runs the baseline and each sea route closed (enforcement 0.9 on every leg departing for Europe
+on it: sea legs, and the fences at Ceuta and Melilla for the Western Mediterranean), from day 0
+and from day 180, over the same seeds (common random numbers), and prints per closure:
+the closed route's arrivals (median, and its share of the baseline's), each other route's gain,
+the diversion share (other routes' gain / closed route's loss, per seed, median and 90 %
+bootstrap interval of the median), the change in total arrivals and in deaths, and deaths per
+departure on the closed route's legs at the baseline's mix of legs.
+
+    python experiments/route_closures.py --seeds 12 --out runs/route-closures.csv
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from tqdm import tqdm
+
+import routesim
+from routesim.scenario import Scenario, merge
+
+HERE = Path(__file__).resolve().parent
+ROUTES = ("central", "western", "atlantic")
+CLOSURES: dict[str, list[dict]] = {
+    "central": [{"where": {"country": ["LBY", "TUN"], "mode": "sea"}, "enforcement": 0.9}],
+    "western": [
+        {"where": {"country": ["MAR", "DZA"], "mode": "sea"}, "enforcement": 0.9},
+        {"where": {"location": ["Ceuta", "Melilla"]}, "enforcement": 0.9},
+    ],
+    "atlantic": [{"where": {"country": ["SEN", "MRT", "ESH"], "mode": "sea"}, "enforcement": 0.9}],
+}
+
+
+def one(job: tuple[str, str, int, int]) -> dict:
+    """One run: the closure (or the baseline) from `day`, its arrivals, deaths and leg rates."""
+    name, route, day, seed = job
+    base = Scenario.load(HERE.parent / "scenarios" / "baseline.yaml").model_dump(mode="python")
+    policies = [dict(p, day=day) for p in CLOSURES.get(route, [])]
+    result = routesim.run(Scenario.from_dict(merge(base, {"policies": policies})), seed=seed)
+    m, legs = result.metrics, result.legs
+    row = {"closure": name, "seed": seed, "arrived": m["arrived"], "dead": m["dead"]}
+    row.update({f"arrived_{r}": m[f"arrived_{r}"] for r in ROUTES})
+    crossing = legs[legs["to_kind"] == "destination"]
+    for _, leg in crossing.iterrows():
+        row[f"departures|{leg.leg_from}|{leg.leg_to}"] = leg.departures
+        row[f"deaths|{leg.leg_from}|{leg.leg_to}"] = leg.deaths
+    return row
+
+
+def bootstrap_median(values: np.ndarray, rng: np.random.Generator) -> tuple[float, float, float]:
+    draws = rng.choice(values, size=(2000, len(values)), replace=True)
+    low, high = np.percentile(np.median(draws, axis=1), [5, 95])
+    return float(np.median(values)), float(low), float(high)
+
+
+def mixed_death_rate(
+    runs: pd.DataFrame, base: pd.DataFrame, route: str, legs: pd.DataFrame
+) -> float:
+    """Median over runs of deaths per departure on the route's legs, at the baseline's mix."""
+    keys = [f"{r.leg_from}|{r.leg_to}" for r in legs.itertuples() if r.route == route]
+    weight = {k: base[f"departures|{k}"].sum() for k in keys}
+    rates = []
+    for _, run in runs.iterrows():
+        used = [k for k in keys if run[f"departures|{k}"] > 0 and weight[k] > 0]
+        rate = sum(weight[k] * run[f"deaths|{k}"] / run[f"departures|{k}"] for k in used)
+        rates.append(rate / sum(weight[k] for k in used))
+    return float(np.median(rates))
+
+
+def table(runs: pd.DataFrame, legs: pd.DataFrame) -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    base = runs[runs["closure"] == "baseline"].set_index("seed")
+    rows = []
+    for name in runs["closure"].unique():
+        if name == "baseline":
+            continue
+        route = name.split()[0]
+        closed = runs[runs["closure"] == name].set_index("seed").loc[base.index]
+        others = [r for r in ROUTES if r != route]
+        loss = base[f"arrived_{route}"] - closed[f"arrived_{route}"]
+        gain = sum(closed[f"arrived_{r}"] - base[f"arrived_{r}"] for r in others)
+        share, low, high = bootstrap_median((gain / loss).to_numpy(), rng)
+        row = {
+            "closure": name,
+            "closed route's arrivals (share of baseline)": (
+                f"{np.median(closed[f'arrived_{route}']):,.0f} "
+                f"({np.median(closed[f'arrived_{route}'] / base[f'arrived_{route}']):.0%})"
+            ),
+        }
+        for r in others:
+            row[f"{r} gain"] = f"{np.median(closed[f'arrived_{r}'] - base[f'arrived_{r}']):+,.0f}"
+        row["diversion share [90 % interval]"] = f"{share:.0%} [{low:.0%}, {high:.0%}]"
+        row["total arrivals"] = f"{np.median(closed['arrived'] - base['arrived']):+,.0f}"
+        row["dead"] = f"{np.median(closed['dead'] - base['dead']):+,.0f}"
+        before = mixed_death_rate(base.reset_index(), base, route, legs)
+        after = mixed_death_rate(closed.reset_index(), base, route, legs)
+        row["deaths per departure on the route"] = f"{before:.2%} -> {after:.2%}"
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=12, help="replicates per closure (12)")
+    parser.add_argument("--workers", type=int, default=2, help="processes (2)")
+    parser.add_argument("--out", type=Path, help="also write every run's row to this CSV")
+    args = parser.parse_args()
+    jobs = [("baseline", "", 0, s) for s in range(1, args.seeds + 1)]
+    for route in ROUTES:
+        for day in (0, 180):
+            name = f"{route} from day {day}"
+            jobs += [(name, route, day, s) for s in range(1, args.seeds + 1)]
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(args.workers, mp_context=context) as pool:
+        rows = list(tqdm(pool.map(one, jobs), total=len(jobs), desc="runs"))
+    runs = pd.DataFrame(rows)
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        runs.to_csv(args.out, index=False)
+    legs = routesim.RouteNetwork.load().legs
+    legs = legs[legs["to_kind"] == "destination"].rename(
+        columns={"from": "leg_from", "to": "leg_to"}
+    )
+    result = table(runs, legs)
+    print("| " + " | ".join(result.columns) + " |")
+    print("|" + "---|" * len(result.columns))
+    for row in result.itertuples(index=False):
+        print("| " + " | ".join(str(v) for v in row) + " |")
+
+
+if __name__ == "__main__":
+    main()

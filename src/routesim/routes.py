@@ -1,0 +1,127 @@
+"""Route plans: a few candidate paths from every location to Europe, and what going back costs.
+
+A migrant chooses a whole route (legs to a destination), follows it and revises it on events.
+Searching paths per person would cost a shortest-path search per decision; instead every location
+gets its candidates once per network: each leg out of it, then the cheapest way on to each
+corridor under a policy-free reference cost (the reported price, time and the leg's base death
+risk). Each day the model re-scores them with what people believe (`RouteModel._plan`), and each
+person adds its own experience (`Migrant`). Policies never change the candidates, only their
+scores: a patrolled coast stays on the menu, dearer, and the road back or sideways is on it too.
+
+The route table is closed under suffixes: the rest of a route after its first leg is a route of
+its own (`onward`), so a person moving along its plan holds a route id at every step.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import dijkstra
+
+from routesim.network import ROUTES, RouteNetwork
+
+
+def reference_price(network: RouteNetwork) -> np.ndarray:
+    """What a leg is reported to cost per person before any policy: with a smuggler where one is
+    needed (the reported fee's midpoint, else twice the smuggler's cost), alone otherwise."""
+    legs = network.legs
+    fee = ((legs["fee_low_eur"] + legs["fee_high_eur"]) / 2).fillna(legs["smuggler_cost_eur"] * 2)
+    needed = legs["smuggler_needed"].to_numpy()
+    return needed * fee.to_numpy() + (1 - needed) * legs["self_cost_eur"].to_numpy()
+
+
+@dataclass(frozen=True, eq=False)
+class RoutePlans:
+    """Candidate routes by location, each a tuple of leg indices ending at a destination."""
+
+    legs: list[tuple[int, ...]]  # by route id
+    leg_sets: list[frozenset[int]]  # the same, for membership tests
+    first_leg: list[int]
+    onward: list[int]  # route id of the rest after the first leg (-1 at the last leg)
+    candidates: list[list[int]]  # by location: the route ids a person there chooses among
+    candidate_sets: list[frozenset[int]]
+    incidence: csr_matrix  # (routes, legs): 1 where a route uses a leg
+    travel_cost: np.ndarray  # (locations, locations): reference cost of the cheapest way a -> b
+
+    @property
+    def n_routes(self) -> int:
+        return len(self.legs)
+
+
+def build_plans(network: RouteNetwork, leg_cost: np.ndarray, per_corridor: int) -> RoutePlans:
+    """Candidate routes from every location: for each leg out of it and each corridor (the
+    Central and Western Mediterranean, the Atlantic), that leg and then the cheapest way on
+    under `leg_cost` (one reference cost per leg) to each of the corridor's `per_corridor`
+    destinations cheapest to reach that way, never coming back through the location. Every
+    first step and every corridor is on the menu, so a person can always go on, sideways or
+    back; every suffix is added as a route."""
+    legs = network.legs
+    src, dst = legs["src"].to_numpy(), legs["dst"].to_numpy()
+    n = network.n_locations
+    weights = csr_matrix((np.maximum(leg_cost, 1e-6), (src, dst)), shape=(n, n))
+    dist, pred = dijkstra(weights, directed=True, return_predecessors=True)
+    leg_of = {
+        (a, b): leg for leg, (a, b) in enumerate(zip(src.tolist(), dst.tolist(), strict=True))
+    }
+    destinations = network.destinations().tolist()
+    is_destination = set(destinations)
+    ends = zip(dst.tolist(), legs["route"], strict=True)
+    corridor_of = {b: route for b, route in ends if b in is_destination}
+    corridors = [[d for d in destinations if corridor_of.get(d) == c] for c in ROUTES]
+    ids: dict[tuple[int, ...], int] = {}
+    routes: list[tuple[int, ...]] = []
+
+    def add(route: tuple[int, ...]) -> int:
+        """The route's id, adding it and every suffix of it first."""
+        if route not in ids:
+            if len(route) > 1:
+                add(route[1:])
+            ids[route] = len(routes)
+            routes.append(route)
+        return ids[route]
+
+    def cheapest(a: int, b: int) -> list[int]:
+        """Locations on the cheapest way from a to b, a and b included."""
+        nodes = [b]
+        while nodes[-1] != a:
+            nodes.append(int(pred[a, nodes[-1]]))
+        return nodes[::-1]
+
+    candidates: list[list[int]] = [[] for _ in range(n)]
+    for here in range(n):
+        if here in is_destination:
+            continue
+        found = set()
+        for leg in network.out_legs[here].tolist():
+            there = int(dst[leg])
+            if there in is_destination:
+                found.add(add((leg,)))
+                continue
+            for corridor in corridors:
+                ways = 0
+                for target in sorted(corridor, key=lambda d: dist[there, d]):
+                    if ways == per_corridor or not np.isfinite(dist[there, target]):
+                        break
+                    nodes = cheapest(there, target)
+                    if here not in nodes:  # else it would come back through here
+                        way = tuple(leg_of[ab] for ab in itertools.pairwise(nodes))
+                        found.add(add((leg, *way)))
+                        ways += 1
+        candidates[here] = sorted(found)
+    onward = [ids[r[1:]] if len(r) > 1 else -1 for r in routes]
+    rows = np.repeat(np.arange(len(routes)), [len(r) for r in routes])
+    cols = np.fromiter(itertools.chain.from_iterable(routes), dtype=np.intp)
+    incidence = csr_matrix((np.ones(len(cols)), (rows, cols)), shape=(len(routes), network.n_legs))
+    return RoutePlans(
+        legs=routes,
+        leg_sets=[frozenset(r) for r in routes],
+        first_leg=[r[0] for r in routes],
+        onward=onward,
+        candidates=candidates,
+        candidate_sets=[frozenset(c) for c in candidates],
+        incidence=incidence,
+        travel_cost=dist,
+    )

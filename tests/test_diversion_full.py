@@ -1,0 +1,106 @@
+"""Diversion at full size (the shipped baseline, 12 seeds each): a route closed mid-run, steps
+of enforcement on one coast, and a stationary reported year. Slow: run with `pytest -m slow`.
+
+- A closure from day 180 (enforcement 0.9 on every Central Mediterranean departure leg): the
+  closed route's departures fall within days, but the other routes' gain builds over weeks,
+  as news of the interceptions reaches people at home and on the way, and as plans are revised.
+- Enforcement 0.3, 0.6, 0.9 on the Tunisian coast: the coast thins step by step; no step
+  takes it from busy to empty.
+- The baseline's reported year: monthly arrivals have no trend beyond noise (the slope of a
+  least-squares line through each run's twelve months, pooled over seeds, is within two
+  standard errors of zero, and its size over the year is under 5 % of the mean).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
+
+import numpy as np
+import pytest
+from scipy.stats import mannwhitneyu
+
+import routesim
+from routesim.scenario import Scenario, merge
+
+from .conftest import SCENARIOS
+from .test_emergence import CLOSURES
+
+pytestmark = pytest.mark.slow
+SEEDS = tuple(range(1, 13))
+DAY = 180
+
+
+def _run(args: tuple[list[dict], int]) -> dict:
+    policies, seed = args
+    base = Scenario.load(SCENARIOS / "baseline.yaml").model_dump(mode="python")
+    result = routesim.run(Scenario.from_dict(merge(base, {"policies": policies})), seed=seed)
+    legs = result.legs
+    tunisia = legs[(legs["from_country"] == "TUN") & (legs["mode"] == "sea")]
+    daily = result.daily
+    return {
+        "metrics": result.metrics,
+        "others": (daily["arrived_western"] + daily["arrived_atlantic"]).to_numpy(),
+        "tunisia_departures": float(tunisia["departures"].sum()),
+        "arrived": daily["arrived"].to_numpy(),
+    }
+
+
+def _many(configs: dict[str, list[dict]]) -> dict[str, list[dict]]:
+    jobs = [(name, policies, seed) for name, policies in configs.items() for seed in SEEDS]
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
+        results = list(pool.map(_run, [(p, s) for _, p, s in jobs]))
+    out: dict[str, list[dict]] = {name: [] for name in configs}
+    for (name, _, _), result in zip(jobs, results, strict=True):
+        out[name].append(result)
+    return out
+
+
+@pytest.fixture(scope="module")
+def runs() -> dict[str, list[dict]]:
+    tunisia = {"where": {"country": "TUN", "mode": "sea"}}
+    return _many(
+        {
+            "baseline": [],
+            "close_central_midyear": [dict(p, day=DAY) for p in CLOSURES["central"]],
+            **{f"tunisia_{e}": [{**tunisia, "enforcement": e}] for e in (0.3, 0.6, 0.9)},
+        }
+    )
+
+
+def _weekly_gain(closed: list[dict], base: list[dict], weeks: range) -> list[float]:
+    """Per seed: the other routes' arrivals over `weeks` after the closure, less the same
+    seed's baseline (common random numbers up to the closure day)."""
+    start, end = DAY + 7 * weeks.start, DAY + 7 * weeks.stop
+    return [
+        (c["others"][end] - c["others"][start]) - (b["others"][end] - b["others"][start])
+        for c, b in zip(closed, base, strict=True)
+    ]
+
+
+def test_a_mid_run_closure_diverts_people_over_weeks_not_on_the_day(runs) -> None:
+    closed, base = runs["close_central_midyear"], runs["baseline"]
+    first_week = _weekly_gain(closed, base, range(0, 1))
+    months_two_and_three = [g / 8 for g in _weekly_gain(closed, base, range(4, 12))]
+    later = mannwhitneyu(months_two_and_three, first_week, alternative="greater").pvalue
+    assert later < 0.05
+    assert np.median(months_two_and_three) > 0
+
+
+def test_enforcement_steps_thin_a_coast_without_a_cliff(runs) -> None:
+    steps = [
+        np.median([r["tunisia_departures"] for r in runs[f"tunisia_{e}"]]) for e in (0.3, 0.6, 0.9)
+    ]
+    assert steps[0] > steps[1] > steps[2] > 0
+    # each step keeps a good part of what the step before carried: thinned, not wiped
+    assert steps[1] > 0.25 * steps[0] and steps[2] > 0.25 * steps[1]
+
+
+def test_the_reported_year_is_stationary(runs) -> None:
+    slopes, means = [], []
+    for run in runs["baseline"]:
+        months = np.diff(run["arrived"][29::30], prepend=0.0)  # arrivals in each 30 days
+        slopes.append(np.polyfit(np.arange(len(months)), months, 1)[0])
+        means.append(months.mean())
+    slope, error = np.mean(slopes), np.std(slopes, ddof=1) / np.sqrt(len(slopes))
+    assert abs(slope) < 2 * error or abs(slope) * 12 < 0.05 * np.mean(means)
