@@ -68,9 +68,11 @@ def mixed_death_rate(
     rates = []
     for _, run in runs.iterrows():
         used = [k for k in keys if run[f"departures|{k}"] > 0 and weight[k] > 0]
+        if not used:  # nobody set off on the route's legs: no rate
+            continue
         rate = sum(weight[k] * run[f"deaths|{k}"] / run[f"departures|{k}"] for k in used)
         rates.append(rate / sum(weight[k] for k in used))
-    return float(np.median(rates))
+    return float(np.median(rates)) if rates else float("nan")
 
 
 def table(runs: pd.DataFrame, legs: pd.DataFrame) -> pd.DataFrame:
@@ -93,14 +95,16 @@ def table(runs: pd.DataFrame, legs: pd.DataFrame) -> pd.DataFrame:
                 f"({np.median(closed[f'arrived_{route}'] / base[f'arrived_{route}']):.0%})"
             ),
         }
-        for r in others:
-            row[f"{r} gain"] = f"{np.median(closed[f'arrived_{r}'] - base[f'arrived_{r}']):+,.0f}"
+        for r in ROUTES:
+            gained = np.median(closed[f"arrived_{r}"] - base[f"arrived_{r}"])
+            row[f"{r} gain"] = "" if r == route else f"{gained:+,.0f}"
         row["diversion share [90 % interval]"] = f"{share:.0%} [{low:.0%}, {high:.0%}]"
         row["total arrivals"] = f"{np.median(closed['arrived'] - base['arrived']):+,.0f}"
         row["dead"] = f"{np.median(closed['dead'] - base['dead']):+,.0f}"
         before = mixed_death_rate(base.reset_index(), base, route, legs)
         after = mixed_death_rate(closed.reset_index(), base, route, legs)
-        row["deaths per departure on the route"] = f"{before:.2%} -> {after:.2%}"
+        shown = "none set off" if np.isnan(after) else f"{after:.2%}"
+        row["deaths per departure on the route"] = f"{before:.2%} -> {shown}"
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -110,17 +114,20 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=12, help="replicates per closure (12)")
     parser.add_argument("--workers", type=int, default=2, help="processes (2)")
     parser.add_argument("--out", type=Path, help="also write every run's row to this CSV")
+    parser.add_argument("--table", type=Path, help="only print the table of a CSV --out wrote")
     args = parser.parse_args()
-    jobs = [("baseline", "", 0, s) for s in range(1, args.seeds + 1)]
-    for route in ROUTES:
-        for day in (0, 180):
-            name = f"{route} from day {day}"
-            jobs += [(name, route, day, s) for s in range(1, args.seeds + 1)]
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(args.workers, mp_context=context) as pool:
-        rows = list(tqdm(pool.map(one, jobs), total=len(jobs), desc="runs"))
-    runs = pd.DataFrame(rows)
-    if args.out:
+    if args.table:
+        runs = pd.read_csv(args.table)
+    else:
+        jobs = [("baseline", "", 0, s) for s in range(1, args.seeds + 1)]
+        for route in ROUTES:
+            for day in (0, 180):
+                name = f"{route} from day {day}"
+                jobs += [(name, route, day, s) for s in range(1, args.seeds + 1)]
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(args.workers, mp_context=context) as pool:
+            runs = pd.DataFrame(tqdm(pool.map(one, jobs), total=len(jobs), desc="runs"))
+    if args.out and not args.table:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         runs.to_csv(args.out, index=False)
     legs = routesim.RouteNetwork.load().legs

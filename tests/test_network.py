@@ -178,42 +178,6 @@ def test_reported_fees_come_from_the_evidence(net: RouteNetwork) -> None:
     assert len(fees) >= 10
 
 
-def test_every_location_reaches_a_destination(net: RouteNetwork) -> None:
-    onward = net.cost_to_destination(np.ones((1, net.n_legs)))[0]
-    assert np.isfinite(onward).all()
-    assert (onward[net.destinations()] < 1e-3).all()
-
-
-def test_path_costs_are_shortest_paths(net: RouteNetwork) -> None:
-    """Making one leg very expensive reroutes the cheapest path around it."""
-    costs = np.ones((2, net.n_legs))
-    leg = net.leg_index[("Sfax", "Lampedusa")]
-    costs[1, leg] = 1_000.0
-    onward = net.cost_to_destination(costs)
-    sfax = net.index["Sfax"]
-    assert onward[0, sfax] == pytest.approx(1.0, abs=1e-3)
-    assert onward[1, sfax] > 1.0  # must go another way (or pay)
-
-
-def test_one_block_diagonal_dijkstra_equals_one_dijkstra_per_class(net: RouteNetwork) -> None:
-    """The day's plan runs all risk classes at once; each class must get its own shortest paths,
-    unreachable legs (infinite cost) included, to the last bit."""
-    from scipy.sparse import csr_matrix
-    from scipy.sparse.csgraph import dijkstra
-
-    rng = np.random.default_rng(5)
-    costs = rng.uniform(1, 5_000, size=(3, net.n_legs))
-    costs[1, net.leg_index[("Sfax", "Lampedusa")]] = np.inf
-    n, dests = net.n_locations, net.destinations()
-    rows = np.concatenate([net.legs["dst"].to_numpy(), np.full(len(dests), n)])
-    cols = np.concatenate([net.legs["src"].to_numpy(), dests])
-    for k in range(3):
-        weights = np.concatenate([costs[k], np.full(len(dests), 1e-6)])
-        graph = csr_matrix((weights, (rows, cols)), shape=(n + 1, n + 1))
-        alone = dijkstra(graph, directed=True, indices=n)[:n]
-        assert np.array_equal(net.cost_to_destination(costs)[k], alone)
-
-
 @pytest.mark.parametrize("name", list(COLUMNS))
 def test_missing_column_is_a_clear_error(tmp_path, name: str) -> None:
     dropped = [c for c in COLUMNS[name] if c != "source"][1]

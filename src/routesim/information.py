@@ -36,7 +36,7 @@ class Information:
     ) -> None:
         """`prior_risks` (legs, channels, 3): the starting reputation of each leg's death,
         interception and abuse risk; `prior_fee` (legs,): of its smuggling fee."""
-        self.n_networks, self.n_legs = n_networks, n_legs
+        self.n_legs = n_legs
         self._pending = np.zeros((delay_days + 1, n_networks, n_legs, 2, EVENTS))
         self._today = [0.0] * self._pending[0].size  # flat (network, leg, channel, event)
         self._board = np.zeros((n_networks, n_legs, 2, EVENTS))

@@ -56,6 +56,20 @@ class Market:
                 fees[s.leg] = s.fee
         return np.array(fees)
 
+    def asking(self, leg: int) -> float:
+        """What a smuggler entering `leg` now would ask (its cost-plus fee): the price people
+        expect where no trip is open, since smugglers advertise and one comes where people
+        wait (`step`)."""
+        params = self.model.params.smugglers
+        plan = full_cost(
+            self.model,
+            leg,
+            params.organisations["small_network"],
+            params.death_aversion_eur,
+            fill=0.8,
+        )
+        return plan.cost * (1 + params.markup_initial)
+
     def book(self, migrant: Migrant, leg: int, on_credit: bool) -> bool:
         """The cheapest open trip with a free seat that the migrant can pay (or that lends)."""
         best: Smuggler | None = None

@@ -86,6 +86,14 @@ def _cumulative(shares: np.ndarray) -> np.ndarray:
     return cdf
 
 
+def fear(chance: Any, weight: Any) -> Any:
+    """A chance of interception as a person of risk attitude `weight` sees it: its odds times
+    the weight (the bold see less, the timid more), so it stays below 1 whatever the weight,
+    and the cost of trying again after each interception stays finite. Works on arrays."""
+    odds = weight * chance
+    return odds / (1 - chance + odds + 1e-12)
+
+
 def _read_metric(model: RouteModel, name: str) -> float:
     return model.today[name]
 
@@ -162,7 +170,6 @@ class RouteModel(mesa.Model):
         self.offers_self = is_air | (self.leg_needed < 1)
         self.offers_smuggled = ~ecowas_free
         self._offers = (self.offers_self.tolist(), self.offers_smuggled.tolist())
-        self._out_legs: list[list[int]] = [out.tolist() for out in net.out_legs]
         mix = net.countries.set_index("iso3")[["share_structured", "share_small_network"]]
         structured = legs["from_country"].map(mix["share_structured"]).to_numpy(dtype=float)
         small = legs["from_country"].map(mix["share_small_network"]).to_numpy(dtype=float)
@@ -451,6 +458,15 @@ class RouteModel(mesa.Model):
         """Today's perceived cost of one route for one row (network of origin x risk class)."""
         return float(self._route_cost[row, route])
 
+    def route_costs_on(self, row: int, route: int) -> list[float]:
+        """Today's perceived cost of a route and of each rest of it (after its first leg, its
+        second, ...), for one row: what a person choosing it expects, to tell later news from."""
+        onward, costs = self.plans.onward, []
+        while route >= 0:
+            costs.append(float(self._route_cost[row, route]))
+            route = onward[route]
+        return costs
+
     def candidate_costs(self, row: int, node: int) -> list[tuple[int, int, float, float]]:
         """Today's candidate routes from `node` for one row: (route, first leg, cost if one can
         cross the first leg alone, cost if not). Built once a day per (row, location) in use: a
@@ -476,14 +492,18 @@ class RouteModel(mesa.Model):
 
     def own_failure_cost(self, migrant: Migrant, leg: int, caught: int, waited: int) -> float:
         """What one's own interceptions and vain waits on `leg` add to its cost, over what one's
-        compatriots' news says: the interception chance as one perceives it, times what an
-        interception sets one back; each vain wait, the days it took."""
+        compatriots' news says: the interception chance as one perceives it (and fears it),
+        times what an interception sets one back; each vain wait, the days it took."""
         mp = self.params.migrants
         extra = waited * mp.value_of_time_eur_per_day * mp.patience_days
         if caught:
             heard = float(self._heard_caught[migrant.network, leg])
             own = personal(heard, caught, mp.hearsay_weight, mp.own_experience_weight)
-            extra += (own - heard) * float(self._setback[migrant.row, leg])
+            weight = float(self._risk_weight[migrant.risk_class])
+            setback = self._setback[migrant.row, leg].tolist()
+            needed = self._skill_needed[leg]
+            met = needed * setback[SMUGGLED] + (1 - needed) * setback[SELF]
+            extra += (fear(own, weight) - fear(heard, weight)) * met
         return extra
 
     def own_tactic(self, migrant: Migrant, leg: int) -> tuple[Tactic, float]:
@@ -500,16 +520,19 @@ class RouteModel(mesa.Model):
         memory = migrant.memory
         if memory is not None and leg in memory and memory[leg][0]:
             caught = personal(caught, memory[leg][0], mp.hearsay_weight, mp.own_experience_weight)
-        setback = float(self._setback[migrant.row, leg])
-        death = float(self._self_risks[migrant.network, leg, 0]) * mp.value_of_life_eur
-        death *= self._risk_weight[migrant.risk_class]
+        setback = float(self._setback[migrant.row, leg, SELF])
+        weight = float(self._risk_weight[migrant.risk_class])
+        death = float(self._self_risks[migrant.network, leg, 0]) * mp.value_of_life_eur * weight
         cost = self.leg_self_cost[leg]
         affordable = [t for t in tactics if cost * t.cost_factor <= migrant.cash + 1e-9]
         seen = self._self_detection
-        best = min(
-            affordable or [min(tactics, key=lambda t: t.cost_factor)],
-            key=lambda t: cost * t.cost_factor + caught * seen(t) * setback + death * t.hazard,
-        )
+
+        def judged(t: Tactic) -> float:  # the chance heard of taken as a standard crossing's
+            return (
+                cost * t.cost_factor + fear(caught * seen(t), weight) * setback + death * t.hazard
+            )
+
+        best = min(affordable or [min(tactics, key=lambda t: t.cost_factor)], key=judged)
         return best, seen(best)
 
     def _self_detection(self, tactic: Tactic) -> float:
@@ -564,7 +587,9 @@ class RouteModel(mesa.Model):
         mp = self.params.migrants
         risks = self.info.perceived_risks()  # (networks, legs, channels, 3)
         quote = self.market.quote()
-        fee = np.where(np.isnan(quote), self.info.perceived_fee(), quote)
+        closed = np.flatnonzero(np.isnan(quote) & self.offers_smuggled)
+        quote[closed] = [self.market.asking(int(leg)) for leg in closed]
+        fee = np.nan_to_num(quote, nan=0.0)  # legs where nobody smuggles
         price = np.stack([self.leg_self_cost, fee], axis=1)  # (legs, channels)
         loss = price + self._held_cost[:, None]
         base = price + mp.value_of_time_eur_per_day * np.asarray(self.leg_days)[:, None]
@@ -574,8 +599,7 @@ class RouteModel(mesa.Model):
         weight = self._risk_weight[None, :, None, None]
         networks, classes = len(self.networks), len(self._risk_weight)
         fixed = base + weight * harm[:, None]  # (networks, classes, legs, channels)
-        weighted = caught[:, None] * weight  # an interception is a risk like the others
-        needed = self.leg_needed
+        feared = fear(caught[:, None], weight)  # the chance of interception as each class sees it
         for _ in range(1 if self._best_onward is not None else 3):  # yesterday's, or settle
             if self._best_onward is None:
                 onward = np.zeros((networks * classes, self.network.n_legs))
@@ -583,36 +607,43 @@ class RouteModel(mesa.Model):
                 best = self._best_onward
                 onward = np.maximum(best @ self._sent.T - best[:, self.leg_dst], 0.0)
             setback = loss + onward.reshape(networks, classes, -1, 1)
-            cost = (fixed + weighted * setback).reshape(-1, *price.shape)
+            cost = (fixed + feared * setback).reshape(-1, *price.shape)
             alone = np.where(self.offers_self, cost[..., SELF], np.inf)
             smuggled = np.where(self.offers_smuggled, cost[..., SMUGGLED], np.inf)
             cheapest = np.minimum(alone, smuggled)
             with np.errstate(invalid="ignore"):  # inf * 0 where a leg has no smuggler option
                 expected = np.where(
-                    needed > 0, needed * smuggled + (1 - needed) * cheapest, cheapest
+                    self.leg_needed > 0, self._as_travellers(smuggled, cheapest), cheapest
                 )
             routes = np.asarray((self.plans.incidence @ expected.T).T)
             padded = np.concatenate([routes, np.full((len(routes), 1), np.inf)], axis=1)
             best = padded[:, self._candidate_index].min(axis=2)
             best[:, self.is_destination] = 0.0
-            self._best_onward = np.where(np.isfinite(best), best, 0.0)
+            # Taken where no route leads on (none in the packaged network): as bad as giving up.
+            self._best_onward = np.where(np.isfinite(best), best, mp.migration_value_eur)
         self._route_cost = routes
         # A route's cost for a person who can cross its first leg alone, and for one who
         # cannot: the first leg is the person's own choice, the rest as people like it fare.
         first = self.plans.first_leg
-        rest = routes - expected[:, first]
+        with np.errstate(invalid="ignore"):  # inf - inf where a first leg is closed to all
+            rest = np.where(np.isfinite(routes), routes - expected[:, first], np.inf)
         self._route_cost_alone = rest + cheapest[:, first]
         self._route_cost_smuggled = rest + smuggled[:, first]
         self._leg_cost = cost
         self._price_list = price.tolist()
-        self._self_risks = risks[:, :, SELF]  # read by `own_tactic`
-        # Read by `own_failure_cost`: the chance heard of, and what an interception sets one
-        # back, as a traveller on each leg meets them (with a smuggler where one is needed).
-        self._heard_caught = needed * caught[..., SMUGGLED] + (1 - needed) * caught[..., SELF]
-        met = needed * setback[..., SMUGGLED] + (1 - needed) * setback[..., SELF]
-        met = (met + mp.interception_harm_eur) * self._risk_weight[None, :, None]
-        self._setback = met.reshape(networks * classes, -1)
+        # Read by `own_tactic` and `own_failure_cost`: the chance heard of (alone, and as a
+        # traveller on each leg meets it, with a smuggler where one is needed) and what an
+        # interception sets one back, by row (network x class), leg and channel.
+        self._self_risks = risks[:, :, SELF]
+        self._heard_caught = self._as_travellers(caught[..., SMUGGLED], caught[..., SELF])
+        self._setback = (setback + mp.interception_harm_eur).reshape(*cost.shape)
         self._candidate_rows: dict[int, list[tuple[int, int, float, float]]] = {}
+
+    def _as_travellers(self, smuggled: np.ndarray, alone: np.ndarray) -> np.ndarray:
+        """A per-leg quantity as the people crossing the leg meet it: with a smuggler where
+        one is needed (the leg's `smuggler_needed` share), the other way otherwise."""
+        needed = self.leg_needed
+        return needed * smuggled + (1 - needed) * alone
 
     def _spawn(self) -> None:
         """New people set out from each origin (Poisson around its yearly flow). A day's arrivals

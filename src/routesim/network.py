@@ -15,8 +15,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import dijkstra
 
 from routesim.scenario import ScenarioError, Where
 
@@ -178,7 +176,6 @@ class RouteNetwork:
     index: dict[str, int] = field(init=False)
     leg_index: dict[tuple[str, str], int] = field(init=False)
     out_legs: list[np.ndarray] = field(init=False)
-    _sink_graphs: dict[int, tuple[np.ndarray, ...]] = field(init=False, repr=False)
     # What runs derive from the network and never change (candidate routes: routes.py), kept
     # here so that runs sharing a loaded network (a sweep's batch) derive it once.
     memo: dict[tuple, object] = field(init=False, repr=False, compare=False)
@@ -196,7 +193,6 @@ class RouteNetwork:
         src = self.legs["src"].to_numpy()
         out = [np.flatnonzero(src == i) for i in range(len(self.locations))]
         object.__setattr__(self, "out_legs", out)
-        object.__setattr__(self, "_sink_graphs", {})
         object.__setattr__(self, "memo", {})
 
     @property
@@ -336,45 +332,3 @@ class RouteNetwork:
 
     def destinations(self) -> np.ndarray:
         return np.flatnonzero((self.locations["kind"] == "destination").to_numpy())
-
-    def cost_to_destination(self, leg_cost: np.ndarray) -> np.ndarray:
-        """Cheapest cost from every location to any destination, for each row of `leg_cost`.
-
-        `leg_cost` has shape (classes, legs); the result (classes, locations). Dijkstra on the
-        reversed graph from a virtual sink joined to every destination, one copy of the graph per
-        class in one block-diagonal matrix, so that a day's plan is one call. The matrix's shape
-        is built once (`_sink_graph`): only the weights change from day to day.
-        """
-        classes, n = leg_cost.shape[0], self.n_locations
-        order, indices, indptr, sinks = self._sink_graph(classes)
-        # csgraph drops explicit zeros, so every weight is kept strictly positive.
-        links = len(order) // classes - self.n_legs  # sink -> destination links
-        weights = np.concatenate(
-            [np.maximum(leg_cost, 1e-6), np.full((classes, links), 1e-6)], axis=1
-        ).ravel()
-        size = classes * (n + 1)
-        graph = csr_matrix((weights[order], indices, indptr), shape=(size, size))
-        dist = dijkstra(graph, directed=True, indices=sinks).reshape(classes, classes, n + 1)
-        return dist[np.arange(classes), np.arange(classes), :n]
-
-    def _sink_graph(self, classes: int) -> tuple[np.ndarray, ...]:
-        """Structure of the block-diagonal reversed graph: where each weight goes in the CSR
-        data, its column indices and row pointers, and each block's sink."""
-        cached = self._sink_graphs.get(classes)
-        if cached is None:
-            n, dests = self.n_locations, self.destinations()
-            rows = np.concatenate([self.legs["dst"].to_numpy(), np.full(len(dests), n)])
-            cols = np.concatenate([self.legs["src"].to_numpy(), dests])
-            offsets = np.repeat(np.arange(classes) * (n + 1), len(rows))
-            size = classes * (n + 1)
-            numbered = np.arange(1, classes * len(rows) + 1, dtype=float)
-            graph = csr_matrix(
-                (numbered, (np.tile(rows, classes) + offsets, np.tile(cols, classes) + offsets)),
-                shape=(size, size),
-            )
-            if graph.nnz != len(numbered):  # duplicate (from, to) pairs would be summed
-                raise ValueError("legs: each (from, to) pair must appear once")
-            order = graph.data.astype(np.intp) - 1
-            sinks = np.arange(classes) * (n + 1) + n
-            cached = self._sink_graphs[classes] = (order, graph.indices, graph.indptr, sinks)
-        return cached

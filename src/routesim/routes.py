@@ -23,14 +23,17 @@ from scipy.sparse.csgraph import dijkstra
 
 from routesim.network import ROUTES, RouteNetwork
 
+NO_ROUTE = -1  # the route after a route's last leg: none
+
 
 def reference_price(network: RouteNetwork) -> np.ndarray:
-    """What a leg is reported to cost per person before any policy: with a smuggler where one is
-    needed (the reported fee's midpoint, else twice the smuggler's cost), alone otherwise."""
+    """What a leg costs per person before any policy or market: with a smuggler where one is
+    needed (twice the smuggler's cost per seat: a typical markup), alone otherwise. Not the
+    reported fees: those are what the calibration fits the market's fees to."""
     legs = network.legs
-    fee = ((legs["fee_low_eur"] + legs["fee_high_eur"]) / 2).fillna(legs["smuggler_cost_eur"] * 2)
     needed = legs["smuggler_needed"].to_numpy()
-    return needed * fee.to_numpy() + (1 - needed) * legs["self_cost_eur"].to_numpy()
+    smuggled = 2 * legs["smuggler_cost_eur"].to_numpy()
+    return needed * smuggled + (1 - needed) * legs["self_cost_eur"].to_numpy()
 
 
 @dataclass(frozen=True, eq=False)
@@ -40,7 +43,7 @@ class RoutePlans:
     legs: list[tuple[int, ...]]  # by route id
     leg_sets: list[frozenset[int]]  # the same, for membership tests
     first_leg: list[int]
-    onward: list[int]  # route id of the rest after the first leg (-1 at the last leg)
+    onward: list[int]  # route id of the rest after the first leg (NO_ROUTE after the last)
     candidates: list[list[int]]  # by location: the route ids a person there chooses among
     candidate_sets: list[frozenset[int]]
     incidence: csr_matrix  # (routes, legs): 1 where a route uses a leg
@@ -56,13 +59,13 @@ def build_plans(network: RouteNetwork, leg_cost: np.ndarray, per_corridor: int) 
     Central and Western Mediterranean, the Atlantic), that leg and then the cheapest way on
     under `leg_cost` (one reference cost per leg) to each of the corridor's `per_corridor`
     destinations cheapest to reach that way, never coming back through the location. Every
-    first step and every corridor is on the menu, so a person can always go on, sideways or
-    back; every suffix is added as a route."""
+    first step and every corridor it leads to is on the menu, so a person can always go on,
+    sideways or back; every suffix is added as a route."""
     legs = network.legs
     src, dst = legs["src"].to_numpy(), legs["dst"].to_numpy()
     n = network.n_locations
     weights = csr_matrix((np.maximum(leg_cost, 1e-6), (src, dst)), shape=(n, n))
-    dist, pred = dijkstra(weights, directed=True, return_predecessors=True)
+    dist = dijkstra(weights, directed=True)
     leg_of = {
         (a, b): leg for leg, (a, b) in enumerate(zip(src.tolist(), dst.tolist(), strict=True))
     }
@@ -83,11 +86,11 @@ def build_plans(network: RouteNetwork, leg_cost: np.ndarray, per_corridor: int) 
             routes.append(route)
         return ids[route]
 
-    def cheapest(a: int, b: int) -> list[int]:
-        """Locations on the cheapest way from a to b, a and b included."""
+    def cheapest(pred: np.ndarray, a: int, b: int) -> list[int]:
+        """Locations on the cheapest way from a to b (predecessors from a), a and b included."""
         nodes = [b]
         while nodes[-1] != a:
-            nodes.append(int(pred[a, nodes[-1]]))
+            nodes.append(int(pred[nodes[-1]]))
         return nodes[::-1]
 
     candidates: list[list[int]] = [[] for _ in range(n)]
@@ -95,23 +98,28 @@ def build_plans(network: RouteNetwork, leg_cost: np.ndarray, per_corridor: int) 
         if here in is_destination:
             continue
         found = set()
-        for leg in network.out_legs[here].tolist():
-            there = int(dst[leg])
+        out = network.out_legs[here].tolist()
+        # The ways on from each next place, never back through here.
+        around = weights.tolil()
+        around[here, :] = 0
+        around[:, here] = 0
+        starts = [int(dst[leg]) for leg in out]
+        far, back = dijkstra(
+            around.tocsr(), directed=True, indices=starts, return_predecessors=True
+        )
+        for k, leg in enumerate(out):
+            there = starts[k]
             if there in is_destination:
                 found.add(add((leg,)))
                 continue
             for corridor in corridors:
-                ways = 0
-                for target in sorted(corridor, key=lambda d: dist[there, d]):
-                    if ways == per_corridor or not np.isfinite(dist[there, target]):
-                        break
-                    nodes = cheapest(there, target)
-                    if here not in nodes:  # else it would come back through here
-                        way = tuple(leg_of[ab] for ab in itertools.pairwise(nodes))
-                        found.add(add((leg, *way)))
-                        ways += 1
+                reachable = [d for d in corridor if np.isfinite(far[k, d])]
+                for target in sorted(reachable, key=lambda d: far[k, d])[:per_corridor]:
+                    nodes = cheapest(back[k], there, target)
+                    way = tuple(leg_of[ab] for ab in itertools.pairwise(nodes))
+                    found.add(add((leg, *way)))
         candidates[here] = sorted(found)
-    onward = [ids[r[1:]] if len(r) > 1 else -1 for r in routes]
+    onward = [ids[r[1:]] if len(r) > 1 else NO_ROUTE for r in routes]
     rows = np.repeat(np.arange(len(routes)), [len(r) for r in routes])
     cols = np.fromiter(itertools.chain.from_iterable(routes), dtype=np.intp)
     incidence = csr_matrix((np.ones(len(cols)), (rows, cols)), shape=(len(routes), network.n_legs))

@@ -140,9 +140,10 @@ class MigrantParams(_Strict):
         40_000.0, "weight of a death risk of 1 in the generalised cost; assumption"
     )
     value_of_time_eur_per_day: NonNegative = _param(
-        4.0,
-        "cost of a day on the way (waiting, detention, travel); assumption: about a day's "
-        "wage at the origins (locations.csv)",
+        10.0,
+        "cost of a day on the way (food, lodging, time: waiting, detention, travel): MMC 2022 "
+        "finds smuggling about 60 % of a journey's cost, so the rest of a journey of about 120 "
+        "days and 1,800 EUR of fees is about 1,200 EUR, 10 EUR a day; free in the calibration",
     )
     interception_harm_eur: NonNegative = _param(
         300.0,
@@ -164,7 +165,7 @@ class MigrantParams(_Strict):
         0.8, "log-normal spread of the value of reaching Europe between people; assumption"
     )
     routes_per_corridor: int = _param(
-        1,
+        2,
         "candidate routes a person weighs per next leg and corridor (Central, Western "
         "Mediterranean, Atlantic): that leg, then the cheapest way on to this many of the "
         "corridor's destinations (routes.py); assumption",

@@ -63,9 +63,13 @@ class Authority(Wallet, mesa.Agent):
         model = self.model
         place, days = model.sent_to(leg)
         group = model.armed_group_at(place) if days > 0 else None
+        onward = place == model.leg_dst[leg]  # taken where it was going (an expulsion south)
         for migrant in migrants:
-            migrant.node = place
-            migrant.remember(leg, CAUGHT)
+            if onward:
+                migrant.cross(place)
+            else:
+                migrant.node = place
+                migrant.remember(leg, CAUGHT)
             if days <= 0:
                 migrant.sleep(1, WAITING)
                 continue

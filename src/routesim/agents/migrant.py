@@ -30,15 +30,15 @@ from routesim.outcomes import (
     WAITING,
     WORKING,
 )
+from routesim.routes import NO_ROUTE
 
 if TYPE_CHECKING:
     from routesim.agents.armed_group import ArmedGroup
     from routesim.agents.smuggler import Smuggler
     from routesim.model import RouteModel
 
-# Options besides a route (route ids are >= 0).
-LEGAL, HOME = -1, -2
-NO_ROUTE = -1
+# Options besides a route (route ids are >= 0; NO_ROUTE, -1, is no plan).
+LEGAL, HOME = -2, -3
 # What a person remembers of a leg: its own interceptions on it, and its waits for a seat in vain.
 CAUGHT, WAITED = 0, 1
 
@@ -82,7 +82,8 @@ class Migrant(mesa.Agent):
         self.captor: ArmedGroup | None = None
         self.travelled = self.smuggled = self.trafficked = False
         self.route = NO_ROUTE  # the plan: a route id (routes.py) starting where it is
-        self.expected = 0.0  # what the plan's rest was heard to cost when last confirmed
+        # what the plan, and each rest of it, was heard to cost when it was chosen
+        self.expected: list[float] = []
         self.revise = False  # something happened that calls the plan into question
         self.seat_wanted = -1  # the leg it queues for a seat on, if any
         self.memory: dict[int, list[int]] | None = None  # leg -> [interceptions, vain waits]
@@ -180,7 +181,7 @@ class Migrant(mesa.Agent):
             route = NO_ROUTE  # taken elsewhere (displaced, pulled back to another port)
         if route != NO_ROUTE and not self.revise:
             cost = model.route_cost(self.row, route)
-            if cost <= self.expected + model.params.migrants.revision_threshold_eur:
+            if cost <= self.expected[0] + model.params.migrants.revision_threshold_eur:
                 self._take(route)
                 return
         self._choose(route, budget=math.inf)
@@ -227,15 +228,14 @@ class Migrant(mesa.Agent):
             self.route = NO_ROUTE
             model.apply_for_visa(self)
         else:
+            self.expected = model.route_costs_on(self.row, choice)
             self._take(choice, budget)
 
     def _take(self, route: int, budget: float = math.inf) -> None:
         """Set off on the plan's next leg: alone or with a smuggler, paying, borrowing, or
-        working first for the fare. What the plan is heard to cost today is kept, so that news
-        that makes it dearer can be told from the plan's own cost."""
+        working first for the fare."""
         model = self.model
         self.route = route
-        self.expected = model.route_cost(self.row, route)
         leg = model.plans.first_leg[route]
         channel, price = model.pick_channel(self, leg, budget)
         if price <= self.cash + 1e-9:
@@ -309,9 +309,6 @@ class Migrant(mesa.Agent):
             out.add("ever_smuggled")
         if model.leg_mode[leg] == "sea":
             out.add("sea_departures")
-        onward = model.plans.onward[self.route] if self.route != NO_ROUTE else NO_ROUTE
-        if onward != NO_ROUTE:
-            self.expected = model.route_cost(self.row, onward)
         self.set_state(TRAVELLING)
 
     def cross(self, node: int) -> None:
@@ -319,6 +316,7 @@ class Migrant(mesa.Agent):
         self.node = node
         if self.route != NO_ROUTE:
             self.route = self.model.plans.onward[self.route]
+            self.expected = self.expected[1:]
 
     def reach(self, node: int) -> None:
         """Arrive safely at the end of a leg."""
