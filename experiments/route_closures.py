@@ -27,13 +27,10 @@ from routesim.scenario import Scenario, merge
 
 HERE = Path(__file__).resolve().parent
 ROUTES = ("central", "western", "atlantic")
-CLOSURES: dict[str, list[dict]] = {
-    "central": [{"where": {"country": ["LBY", "TUN"], "mode": "sea"}, "enforcement": 0.9}],
-    "western": [
-        {"where": {"country": ["MAR", "DZA"], "mode": "sea"}, "enforcement": 0.9},
-        {"where": {"location": ["Ceuta", "Melilla"]}, "enforcement": 0.9},
-    ],
-    "atlantic": [{"where": {"country": ["SEN", "MRT", "ESH"], "mode": "sea"}, "enforcement": 0.9}],
+# Every leg departing for Europe on each route: its sea legs (and the fences at Ceuta and Melilla).
+CLOSURES = {
+    route: [{"where": {"route": route, "into_europe": True}, "enforcement": 0.9}]
+    for route in ROUTES
 }
 
 

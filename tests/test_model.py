@@ -471,20 +471,18 @@ def test_interception_sends_people_where_the_country_sends_them() -> None:
     assert {m.node for m in pulled_back} == {index["Zuwara"]}
     assert {m.state for m in pulled_back} == {"detained"}
     assert all(m.memory == {libya: [1, 0]} and m.revise for m in pulled_back)
-    morocco = model.network.leg_index[("Nador", "Andalusia")]
+    assert _taken_to(model, "MAR", ("Nador", "Andalusia"), 60) == {"Tiznit", "Oujda", "Nador"}
+    assert _taken_to(model, "DZA", ("Tamanrasset", "Sebha"), 40) == {"Agadez", "Tamanrasset"}
+
+
+def _taken_to(model: RouteModel, country: str, leg: tuple[str, str], trips: int) -> set[str]:
+    """Where `trips` one-person trips stopped on `leg` were taken."""
     places = set()
-    for _ in range(60):
-        people = [_migrant_at(model, "Nador")]
-        model.authorities["MAR"].intercept(people, morocco)
+    for _ in range(trips):
+        people = [_migrant_at(model, leg[0])]
+        model.authorities[country].intercept(people, model.network.leg_index[leg])
         places.add(model.network.locations["name"].iloc[people[0].node])
-    assert places == {"Tiznit", "Oujda", "Nador"}
-    algeria = model.network.leg_index[("Tamanrasset", "Sebha")]
-    expelled = set()
-    for _ in range(40):
-        people = [_migrant_at(model, "Tamanrasset")]
-        model.authorities["DZA"].intercept(people, algeria)
-        expelled.add(model.network.locations["name"].iloc[people[0].node])
-    assert expelled == {"Agadez", "Tamanrasset"}
+    return places
 
 
 def test_a_failure_of_ones_own_makes_that_leg_dearer_not_home_cheaper() -> None:

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from routesim.network import COLUMNS, NetworkError, RouteNetwork
+from routesim.scenario import Where
 
 from .conftest import edited_network
 
@@ -234,3 +235,11 @@ def test_run_hash_follows_the_data_not_the_folder(tmp_path) -> None:
         for d in (None, same, changed)
     ]
     assert hashes[0] == hashes[1] != hashes[2]
+
+
+def test_a_route_s_departures_for_europe_are_one_selection(net: RouteNetwork) -> None:
+    western = net.select(Where(route="western", into_europe=True))
+    pairs = {(net.legs["from"][i], net.legs["to"][i]) for i in western}
+    assert ("Tangier", "Ceuta") in pairs and ("Algiers", "Balearics") in pairs
+    assert ("Casablanca", "Tangier") not in pairs  # on the route, but not into Europe
+    assert set(net.legs["to_kind"][western]) == {"destination"}

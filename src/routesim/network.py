@@ -314,6 +314,10 @@ class RouteNetwork:
             for loc in wanted:
                 self.require_location(loc, source, "where.location")
             mask &= (legs["from"].isin(wanted) | legs["to"].isin(wanted)).to_numpy()
+        if where.route is not None:
+            mask &= legs["route"].isin(_as_list(where.route)).to_numpy()
+        if where.into_europe is not None:
+            mask &= (legs["to_kind"] == "destination").to_numpy() == where.into_europe
         if where.leg is not None:
             f, t = where.leg
             self.require_location(f, source, "where.leg")

@@ -23,6 +23,7 @@ Share = Annotated[float, Field(ge=0.0, le=1.0)]
 NonNegative = Annotated[float, Field(ge=0.0)]
 Positive = Annotated[float, Field(gt=0.0)]
 Mode = Literal["road", "desert", "sea", "air"]
+Route = Literal["central", "western", "atlantic", "none"]
 ORGANISATIONS = ("individual", "small_network", "structured")
 
 
@@ -49,11 +50,16 @@ class Where(_Strict):
     mode: Mode | list[Mode] | None = None
     leg: tuple[str, str] | None = None
     location: str | list[str] | None = None
+    route: Route | list[Route] | None = None  # the leg's route (legs.csv `route`)
+    into_europe: bool | None = None  # legs that end in Europe (at a destination), or not
 
     @model_validator(mode="after")
     def _not_empty(self) -> Where:
-        if not any(v is not None for v in (self.country, self.mode, self.leg, self.location)):
-            raise ValueError("give at least one of country, mode, leg, location")
+        given = (self.country, self.mode, self.leg, self.location, self.route, self.into_europe)
+        if all(v is None for v in given):
+            raise ValueError(
+                "give at least one of country, mode, leg, location, route, into_europe"
+            )
         return self
 
 
