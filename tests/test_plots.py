@@ -19,7 +19,12 @@ from routesim.store import load_daily, load_legs, load_results
 
 from .test_sweep import write_experiment
 
-POLICY = {"id": "surge", "day": 20, "where": {"country": "LBY", "mode": "sea"}, "enforcement": 0.9}
+POLICY = {  # the Central Mediterranean closed: every departure for Europe on it
+    "id": "surge",
+    "day": 20,
+    "where": {"route": "central", "into_europe": True},
+    "enforcement": 0.9,
+}
 
 
 @pytest.fixture(scope="module")
@@ -364,7 +369,7 @@ def test_a_sweep_over_several_scenarios_draws_a_line_each(tmp_path: Path) -> Non
     fig = plots.response(results, ["arrived_central"], by="migrants.risk_aversion")
     assert [line.get_label() for line in fig.axes[0].lines] == ["tiny", "closed"]
     central = results.groupby("scenario")["arrived_central"].median()
-    assert central["closed"] < central["tiny"]  # Libya's sea legs closed from day 0
+    assert central["closed"] < central["tiny"]  # the Central Mediterranean closed from day 0
 
 
 # --- what the review found -----------------------------------------------------------------------

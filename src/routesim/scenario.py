@@ -164,8 +164,9 @@ class MigrantParams(_Strict):
     )
     migration_value_eur: Positive = _param(
         12_000.0,
-        "median of what reaching Europe is worth to a person (EUR): a plan is taken while its "
-        "remaining cost is below it, and going home forgoes it; assumption, to calibrate",
+        "median of what reaching Europe is worth to a person (EUR): whenever a plan is chosen "
+        "or revised, going home (or staying) forgoes it, against what the plans cost; "
+        "assumption",
     )
     migration_value_spread: NonNegative = _param(
         0.8, "log-normal spread of the value of reaching Europe between people; assumption"
