@@ -467,19 +467,33 @@ class RouteModel(mesa.Model):
             route = onward[route]
         return costs
 
-    def candidate_costs(self, row: int, node: int) -> list[tuple[int, int, float, float]]:
-        """Today's candidate routes from `node` for one row: (route, first leg, cost if one can
-        cross the first leg alone, cost if not). Built once a day per (row, location) in use: a
-        decision reads about twenty of the day's hundreds of route costs."""
+    def candidate_costs(
+        self, row: int, node: int
+    ) -> list[tuple[int, float, frozenset[str] | None, float, float]]:
+        """Today's candidate routes from `node` for one row: (route, the skill its first leg
+        asks of one crossing alone, the nationalities that may fly it alone if it is a
+        visa-free flight, the cost if one crosses that leg alone, the cost if not). Built once
+        a day per (row, location) in use: a decision reads about twenty of the day's hundreds
+        of route costs. `can_go_alone` says the same per leg and person."""
         key = row * self.network.n_locations + node
         options = self._candidate_rows.get(key)
         if options is None:
             routes = self.plans.candidates[node]
-            first = [self.plans.first_leg[r] for r in routes]
+            needs, visas = [], []
+            for r in routes:
+                leg = self.plans.first_leg[r]
+                need, visa = self._skill_needed[leg], None
+                if self.leg_mode[leg] == "air":
+                    if self.conditions.visa_free_on(leg):
+                        visa = self.authorities[self.leg_to_country[leg]].visa_free_for
+                    else:
+                        need = math.inf  # nobody flies it without a smuggler's papers
+                needs.append(need)
+                visas.append(visa)
             alone = self._route_cost_alone[row, routes].tolist()
             smuggled = self._route_cost_smuggled[row, routes].tolist()
             options = self._candidate_rows[key] = list(
-                zip(routes, first, alone, smuggled, strict=True)
+                zip(routes, needs, visas, alone, smuggled, strict=True)
             )
         return options
 
@@ -637,7 +651,9 @@ class RouteModel(mesa.Model):
         self._self_risks = risks[:, :, SELF]
         self._heard_caught = self._as_travellers(caught[..., SMUGGLED], caught[..., SELF])
         self._setback = (setback + mp.interception_harm_eur).reshape(*cost.shape)
-        self._candidate_rows: dict[int, list[tuple[int, int, float, float]]] = {}
+        self._candidate_rows: dict[
+            int, list[tuple[int, float, frozenset[str] | None, float, float]]
+        ] = {}
 
     def _as_travellers(self, smuggled: np.ndarray, alone: np.ndarray) -> np.ndarray:
         """A per-leg quantity as the people crossing the leg meet it: with a smuggler where

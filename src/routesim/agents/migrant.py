@@ -192,10 +192,10 @@ class Migrant(mesa.Agent):
         model = self.model
         params = model.params.migrants
         # Hot: one call per revision, over about twenty routes.
-        alone = model.can_go_alone
+        skill, nationality = self.skill, self.nationality
         options = [
-            (r, c_alone if alone(leg, self) else c_smuggled)
-            for r, leg, c_alone, c_smuggled in model.candidate_costs(self.row, self.node)
+            (r, c_alone if skill >= need and (visa is None or nationality in visa) else c_smuggled)
+            for r, need, visa, c_alone, c_smuggled in model.candidate_costs(self.row, self.node)
         ]
         if current != NO_ROUTE:
             switching = params.switching_cost_eur
@@ -208,10 +208,14 @@ class Migrant(mesa.Agent):
                 for leg, (caught, waited) in self.memory.items()
             ]
             legs = model.plans.leg_sets
-            options = [
-                (r, cost + sum(extra for leg, extra in extras if leg in legs[r]))
-                for r, cost in options
-            ]
+            if len(extras) == 1:  # the usual case, without a sum per route
+                leg, extra = extras[0]
+                options = [(r, cost + extra if leg in legs[r] else cost) for r, cost in options]
+            else:
+                options = [
+                    (r, cost + sum(extra for leg, extra in extras if leg in legs[r]))
+                    for r, cost in options
+                ]
         if budget < math.inf:
             options = [o for o in options if model.first_leg_price(o[0], self) <= budget]
         wait = model.legal_wait_days(self)
@@ -407,8 +411,9 @@ def logit_pick(options: list[tuple[int, float]], noise: float, rng: np.random.Ge
     """
     if len(options) == 1:
         return options[0][0]
-    best = min(cost for _, cost in options)
-    weights = [math.exp((best - cost) / noise) for _, cost in options]
+    costs = [cost for _, cost in options]
+    best = min(costs)
+    weights = [math.exp((best - cost) / noise) for cost in costs]
     u = rng.random() * sum(weights)
     for (option, _), w in zip(options, weights, strict=True):
         u -= w
