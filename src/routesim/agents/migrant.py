@@ -86,6 +86,7 @@ class Migrant(mesa.Agent):
         self.expected: list[float] = []
         self.revise = False  # something happened that calls the plan into question
         self.seat_wanted = -1  # the leg it queues for a seat on, if any
+        self.saving_for = NO_ROUTE  # the plan it chose knowing it must work months for its fare
         self.memory: dict[int, list[int]] | None = None  # leg -> [interceptions, vain waits]
         model.outcomes.move(None, WAITING)
         model.ledger.endow(cash * model.scale)
@@ -186,9 +187,10 @@ class Migrant(mesa.Agent):
                 return
         self._choose(route, budget=math.inf)
 
-    def _choose(self, current: int, budget: float) -> None:
+    def _choose(self, current: int, budget: float, wage: float = 0.0) -> None:
         """A logit over the routes from here (and its current plan), whose first leg it can pay
-        if `budget` is finite, a legal pathway where one is open, and going home."""
+        if `budget` is finite, a legal pathway where one is open, and going home. With a `wage`,
+        a route whose fare is beyond its cash costs the days of work that would pay for it."""
         model = self.model
         params = model.params.migrants
         # Hot: one call per revision, over about twenty routes.
@@ -218,6 +220,10 @@ class Migrant(mesa.Agent):
                 ]
         if budget < math.inf:
             options = [o for o in options if model.first_leg_price(o[0], self) <= budget]
+        elif wage > 0:
+            days_cost = params.value_of_time_eur_per_day / wage
+            price, cash = model.first_leg_price, self.cash
+            options = [(r, c + max(0.0, price(r, self) - cash) * days_cost) for r, c in options]
         wait = model.legal_wait_days(self)
         if wait is not None and model.legal_ticket_eur <= budget:
             options.append(
@@ -233,6 +239,8 @@ class Migrant(mesa.Agent):
             model.apply_for_visa(self)
         else:
             self.expected = model.route_costs_on(self.row, choice)
+            if wage > 0:
+                self.saving_for = choice
             self._take(choice, budget)
 
     def _take(self, route: int, budget: float = math.inf) -> None:
@@ -267,14 +275,20 @@ class Migrant(mesa.Agent):
             self.seat_wanted = leg
 
     def _short_of_money(self, price: float) -> None:
-        """Work where there is work; else choose again among what one can pay (home included)."""
+        """Work where there is work; else choose again among what one can pay (home included).
+        A fare more than one spell of work away calls the plan into question: it is chosen
+        again with the months of work each route would take, once; then worked for."""
         model = self.model
         wage = model.wage[self.node]
-        if wage > 0:
-            days = math.ceil((price - self.cash) / wage)
-            self.start_work(min(days, model.params.migrants.max_work_days))
+        if wage <= 0:
+            self._choose(self.route, budget=self.cash)
             return
-        self._choose(self.route, budget=self.cash)
+        days = math.ceil((price - self.cash) / wage)
+        spell = model.params.migrants.max_work_days
+        if days > spell and self.saving_for != self.route:
+            self._choose(self.route, budget=math.inf, wage=wage)
+            return
+        self.start_work(min(days, spell))
 
     def start_work(self, days: int) -> None:
         model = self.model
