@@ -499,3 +499,31 @@ def test_a_failure_of_ones_own_makes_that_leg_dearer_not_home_cheaper() -> None:
     assert model.own_failure_cost(person, leg, 2, 0) > model.own_failure_cost(person, leg, 1, 0)
     person.remember(leg, CAUGHT)
     assert model.home_cost(person) == home
+
+
+def test_a_fare_years_of_work_away_calls_the_plan_into_question() -> None:
+    """Short of a fare by more than one spell of work, a person weighs the months of work each
+    route would take (and going home) before settling down to work; a fare within one spell is
+    simply worked for."""
+    model = RouteModel(small())
+    for _ in range(30):
+        model.step()
+    tripoli = model.network.index["Tripoli"]
+    spell = model.params.migrants.max_work_days
+
+    def short_by(spells: float) -> list[str]:
+        """What 40 penniless people do whose next fare is `spells` spells of work away."""
+        states = []
+        for _ in range(40):
+            person = _migrant_at(model, "Tripoli")
+            person.value = 0.0  # migrating is worth little to it: the months of work decide
+            route = next(r for r, *_ in model.candidate_costs(person.row, tripoli))
+            person.route, person.cash = route, 0.0
+            price = model.first_leg_price(route, person)
+            model.wage[tripoli] = price / (spells * spell)
+            person._short_of_money(price)
+            states.append(person.state)
+        return states
+
+    assert set(short_by(0.5)) == {"working"}
+    assert short_by(20).count("returned_home") > 30

@@ -559,17 +559,21 @@ class RouteModel(mesa.Model):
         leg = self.plans.first_leg[route]
         price = self._price_list[leg]
         best = math.inf
-        if self._offers[SELF][leg] and self.can_go_alone(leg, migrant):
+        if self._open_alone(leg, migrant):
             best = price[SELF]
         if self._offers[SMUGGLED][leg]:
             best = min(best, price[SMUGGLED])
         return best
 
+    def _open_alone(self, leg: int, migrant: Migrant) -> bool:
+        """Someone crosses `leg` alone today and this person could."""
+        return self._offers[SELF][leg] and self.can_go_alone(leg, migrant)
+
     def pick_channel(self, migrant: Migrant, leg: int, budget: float) -> tuple[int, float]:
         """Alone or with a smuggler on `leg` (a logit on today's costs), among the channels open
         to this person and, if `budget` is finite, within it: (channel, price)."""
         price = self._price_list[leg]
-        alone = self._offers[SELF][leg] and self.can_go_alone(leg, migrant)
+        alone = self._open_alone(leg, migrant)
         smuggled = self._offers[SMUGGLED][leg]
         if alone != smuggled:  # one way across: no choice to weigh
             channel = SELF if alone else SMUGGLED
