@@ -4,7 +4,7 @@ raised or lowered so that about 30,000, 100,000 and 300,000 migrants set out ove
 Targets (issue 6): each size takes time within 1.25x of proportional to its number of migrants
 (time per migrant at most 1.25x that of the smallest), and peak memory stays under 1 GB at
 300,000. Also printed: the time each further 1,000 migrants add between sizes (the marginal
-cost, without the fixed cost of a run's 730 days). Not part of the test suite. Run:
+cost, without the fixed cost of a run's warm-up and days). Not part of the test suite. Run:
     python tests/benchmarks/bench_scaling.py [--sizes 30000 100000 300000] [--repeat 1]
 """
 
