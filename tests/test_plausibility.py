@@ -50,12 +50,6 @@ def test_route_arrivals(baseline, metric: str) -> None:
     assert within_2(simulated, REPORTED[metric]), (metric, simulated)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Calibration miss of issue 14 (README, Calibration): with route plans most people "
-    "prefer a Tunisian crossing to a Libyan one with its pullbacks into detention; the fit's "
-    "Tunisian share is 72 % against 42.7 % (departures Tunisia/Libya 2.6 against 0.75)",
-)
 def test_tunisia_libya_split(baseline) -> None:
     ratios = []
     for _, legs in baseline:
