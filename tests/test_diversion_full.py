@@ -115,15 +115,6 @@ def test_enforcement_steps_thin_a_coast_without_a_cliff(tunisia_steps) -> None:
     assert steps[1] > 0.25 * steps[0] and steps[2] > 0.25 * steps[1], f"departures {steps}"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "Open finding of issue 14: with route plans the baseline's reported year still ramps up "
-        "after the 365-day warm-up: monthly arrivals rise by 244 a month (standard error 25) on a "
-        "mean of 9,448, about +31 % over the year, 12 seeds; a longer warm-up or an equilibrium "
-        "start is needed"
-    ),
-)
 def test_the_reported_year_is_stationary(baseline) -> None:
     slopes, means = [], []
     for run in baseline:
