@@ -416,12 +416,20 @@ class RouteModel(mesa.Model):
         return 0.0
 
     def can_go_alone(self, leg: int, migrant: Migrant) -> bool:
-        if self.leg_mode[leg] == "air" and not (
-            self.conditions.visa_free_on(leg)
-            and migrant.nationality in self.authorities[self.leg_to_country[leg]].visa_free_for
-        ):
-            return False
-        return migrant.skill >= self._skill_needed[leg]  # skill: the means to cross alone
+        need, visa = self._alone_terms(leg)
+        return migrant.skill >= need and (visa is None or migrant.nationality in visa)
+
+    def _alone_terms(self, leg: int) -> tuple[float, frozenset[str] | None]:
+        """Who may cross `leg` alone today: the skill it asks (skill is the means to cross
+        alone) and, on a visa-free flight, the nationalities it is visa-free for; nobody flies
+        without a smuggler's papers where there is no visa-free entry."""
+        need, visa = self._skill_needed[leg], None
+        if self.leg_mode[leg] == "air":
+            if self.conditions.visa_free_on(leg):
+                visa = self.authorities[self.leg_to_country[leg]].visa_free_for
+            else:
+                need = math.inf
+        return need, visa
 
     @property
     def legal_ticket_eur(self) -> float:
@@ -474,22 +482,13 @@ class RouteModel(mesa.Model):
         asks of one crossing alone, the nationalities that may fly it alone if it is a
         visa-free flight, the cost if one crosses that leg alone, the cost if not). Built once
         a day per (row, location) in use: a decision reads about twenty of the day's hundreds
-        of route costs. `can_go_alone` says the same per leg and person."""
+        of route costs."""
         key = row * self.network.n_locations + node
         options = self._candidate_rows.get(key)
         if options is None:
             routes = self.plans.candidates[node]
-            needs, visas = [], []
-            for r in routes:
-                leg = self.plans.first_leg[r]
-                need, visa = self._skill_needed[leg], None
-                if self.leg_mode[leg] == "air":
-                    if self.conditions.visa_free_on(leg):
-                        visa = self.authorities[self.leg_to_country[leg]].visa_free_for
-                    else:
-                        need = math.inf  # nobody flies it without a smuggler's papers
-                needs.append(need)
-                visas.append(visa)
+            terms = [self._alone_terms(self.plans.first_leg[r]) for r in routes]
+            needs, visas = [t[0] for t in terms], [t[1] for t in terms]
             alone = self._route_cost_alone[row, routes].tolist()
             smuggled = self._route_cost_smuggled[row, routes].tolist()
             options = self._candidate_rows[key] = list(
