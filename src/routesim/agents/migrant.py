@@ -194,6 +194,8 @@ class Migrant(mesa.Agent):
         model = self.model
         params = model.params.migrants
         # Hot: one call per revision, over about twenty routes.
+        # `RouteModel.can_go_alone`'s rule, inlined on the day's table: one call per route cost
+        # more than the rest of the choice.
         skill, nationality = self.skill, self.nationality
         options = [
             (r, c_alone if skill >= need and (visa is None or nationality in visa) else c_smuggled)
