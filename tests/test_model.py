@@ -363,6 +363,30 @@ def test_policy_takes_effect_on_its_day() -> None:
     assert late.sum() == 0
 
 
+def test_patrol_effort_multiplies_patrols_not_the_chance() -> None:
+    """Tripled patrols: each of three stops a trip with the chance one patrol does, so the chance
+    goes 1 - (1 - e)^3, from what is in force when the entry takes effect (here a level set
+    earlier on the same legs), and never above 1."""
+    gao = {"leg": ["Gao", "Tamanrasset"]}
+    model = RouteModel(
+        small(
+            policies=[
+                {"day": 0, "where": gao, "enforcement": 0.2},
+                {"day": 0, "where": gao, "patrol_effort": 3},
+                {"day": 0, "where": {"leg": ["Agadez", "Tamanrasset"]}, "patrol_effort": 0.5},
+            ]
+        )
+    )
+    net = model.network
+    gao_leg = net.leg_index[("Gao", "Tamanrasset")]
+    agadez_leg = net.leg_index[("Agadez", "Tamanrasset")]
+    before = RouteModel(small()).conditions.enforcement_on(agadez_leg)  # Niger's law in force
+    assert model.conditions.enforcement_on(gao_leg) == pytest.approx(1 - 0.8**3)
+    assert model.conditions.enforcement_on(agadez_leg) == pytest.approx(1 - (1 - before) ** 0.5)
+    with pytest.raises(ValueError, match="not both"):
+        small(policies=[{"where": gao, "enforcement": 0.2, "patrol_effort": 3}])
+
+
 def test_identical_in_a_fresh_interpreter(tmp_path) -> None:
     """Same scenario and seed give the same numbers in another process (no hidden state)."""
     import subprocess

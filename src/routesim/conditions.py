@@ -41,7 +41,7 @@ class LegConditions:
             getattr(self, name).flags.writeable = False
         self._refresh()
 
-    def set(self, legs: np.ndarray, condition: str, value: float | bool) -> None:
+    def set(self, legs: np.ndarray, condition: str, value: float | bool | np.ndarray) -> None:
         if condition not in CHANGEABLE:
             raise KeyError(condition)
         self._write(condition, legs, value)

@@ -382,6 +382,9 @@ class RouteModel(mesa.Model):
                             or self.params.armed_groups.right_of_way_eur
                         )
                         self._give_leg(int(leg), name, float(value), row)
+                elif key == "patrol_effort":
+                    missed = 1 - self.conditions.enforcement[legs]
+                    self.conditions.set(legs, "enforcement", 1 - missed ** float(value))
                 else:
                     self.conditions.set(legs, key, value)
         if policy.legal_pathways is not None:

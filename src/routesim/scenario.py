@@ -71,6 +71,16 @@ class LegalPathways(_Strict):
     destination: str = "Andalusia"
 
 
+LEG_ACTIONS = (
+    "enforcement",
+    "patrol_effort",
+    "search_and_rescue",
+    "corruption",
+    "armed_control",
+    "visa_free",
+)
+
+
 class Policy(_Strict):
     """One entry of the policy timeline; takes effect at the start of `day` (0 = from the start)."""
 
@@ -78,6 +88,10 @@ class Policy(_Strict):
     day: Annotated[int, Field(ge=0)] = 0
     where: Where | None = None
     enforcement: Share | None = None
+    # Patrol effort multiplied on the legs, relative to what is in force when the entry takes
+    # effect: `k` patrols, each stopping a standard trip with the chance `e` one does, stop it
+    # with 1 - (1 - e)^k. "Tripled patrols" is effort 3; a chance is not tripled.
+    patrol_effort: Positive | None = None
     search_and_rescue: Share | None = None
     corruption: Share | None = None
     armed_control: Share | None = None
@@ -87,13 +101,7 @@ class Policy(_Strict):
 
     @model_validator(mode="after")
     def _coherent(self) -> Policy:
-        leg_actions = (
-            "enforcement",
-            "search_and_rescue",
-            "corruption",
-            "armed_control",
-            "visa_free",
-        )
+        leg_actions = LEG_ACTIONS
         acts = [a for a in leg_actions if getattr(self, a) is not None]
         if not acts and self.legal_pathways is None:
             raise ValueError(
@@ -103,12 +111,13 @@ class Policy(_Strict):
             raise ValueError(f"{acts[0]} needs `where` to say which legs it applies to")
         if self.armed_group is not None and self.armed_control is None:
             raise ValueError("armed_group goes with armed_control")
+        if self.enforcement is not None and self.patrol_effort is not None:
+            raise ValueError("give enforcement (a level) or patrol_effort (a multiplier), not both")
         return self
 
     @property
     def leg_actions(self) -> dict[str, float | bool]:
-        keys = ("enforcement", "search_and_rescue", "corruption", "armed_control", "visa_free")
-        return {k: getattr(self, k) for k in keys if getattr(self, k) is not None}
+        return {k: getattr(self, k) for k in LEG_ACTIONS if getattr(self, k) is not None}
 
 
 # --- behavioural parameters ------------------------------------------------------------------
