@@ -592,7 +592,7 @@ def test_calibrate_fits_responses_on_twins_with_the_same_seeds(tmp_path: Path) -
     # the check runs every treatment a target names, the unfitted one too
     (check,) = (tmp_path / "out").glob("check-*")
     names = set(load_results(check)["scenario"])
-    assert names == {"tiny", "tiny+niger_repeal", "tiny+tripled_gao_tamanrasset"}
+    assert names == {"tiny", "tiny+niger_repeal", "tiny+tripled_patrols_into_algeria"}
     assert fit.table.loc[ids, "simulated median"].notna().all()
     report = (tmp_path / "out" / "report.md").read_text()
     assert "-75% to -55% under `niger_repeal`" in report and "`response_enforcement_fee`" in report
