@@ -541,7 +541,7 @@ def test_a_fare_years_of_work_away_calls_the_plan_into_question() -> None:
         for _ in range(40):
             person = _migrant_at(model, "Tripoli")
             person.value = 0.0  # migrating is worth little to it: the months of work decide
-            route = next(r for r, *_ in model.candidate_costs(person.row, tripoli))
+            route = model.plans.candidates[tripoli][0]
             person.route, person.cash = route, 0.0
             price = model.first_leg_price(route, person)
             model.wage[tripoli] = price / (spells * spell)

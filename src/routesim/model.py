@@ -40,7 +40,7 @@ from routesim.outcomes import (
     WAITING,
     Outcomes,
 )
-from routesim.routes import RoutePlans, build_plans, reference_price
+from routesim.routes import CandidateCosts, RoutePlans, build_plans, reference_price
 from routesim.scenario import Policy, Scenario, ScenarioError, Tactic
 from routesim.trips import Trips
 
@@ -242,6 +242,8 @@ class RouteModel(mesa.Model):
         self._candidate_index = np.full((net.n_locations, width), plans.n_routes)
         for node, routes in enumerate(plans.candidates):
             self._candidate_index[node, : len(routes)] = routes
+        # Who may cross each candidate's first leg alone, by location (`candidate_costs`).
+        self._alone_rules: dict[int, tuple[list[float], list[frozenset[str] | None]]] = {}
         self._best_onward: np.ndarray | None = None  # (rows, locations), yesterday's
 
     def sent_to(self, leg: int) -> tuple[int, int]:
@@ -366,6 +368,7 @@ class RouteModel(mesa.Model):
 
     def apply_policy(self, policy: Policy) -> None:
         """Put one timeline entry into force (later entries win where they overlap)."""
+        self._alone_rules.clear()
         if policy.where is not None:
             legs = self.network.select(policy.where, source=self.params.source)
             for key, value in policy.leg_actions.items():
@@ -478,26 +481,28 @@ class RouteModel(mesa.Model):
             route = onward[route]
         return costs
 
-    def candidate_costs(
-        self, row: int, node: int
-    ) -> list[tuple[int, float, frozenset[str] | None, float, float]]:
-        """Today's candidate routes from `node` for one row: (route, the skill its first leg
-        asks of one crossing alone, the nationalities that may fly it alone if it is a
-        visa-free flight, the cost if one crosses that leg alone, the cost if not). Built once
-        a day per (row, location) in use: a decision reads about twenty of the day's hundreds
-        of route costs."""
+    def candidate_costs(self, row: int, node: int) -> CandidateCosts:
+        """Today's candidate routes from `node` (`plans.candidates[node]`, in that order) for
+        one row: the skill each first leg asks of one crossing alone, the nationalities that
+        may fly it alone if it is a visa-free flight, the cost if one crosses that leg alone,
+        and if not. Built once a day per (row, location) in use: a decision reads about a dozen
+        of the day's hundreds of route costs."""
         key = row * self.network.n_locations + node
-        options = self._candidate_rows.get(key)
-        if options is None:
-            routes = self.plans.candidates[node]
-            terms = [self._alone_terms(self.plans.first_leg[r]) for r in routes]
-            needs, visas = [t[0] for t in terms], [t[1] for t in terms]
-            alone = self._route_cost_alone[row, routes].tolist()
-            smuggled = self._route_cost_smuggled[row, routes].tolist()
-            options = self._candidate_rows[key] = list(
-                zip(routes, needs, visas, alone, smuggled, strict=True)
+        table = self._candidate_rows.get(key)
+        if table is None:
+            rules = self._alone_rules.get(node)
+            if rules is None:  # changes only with a policy (visa-free flights)
+                terms = [
+                    self._alone_terms(self.plans.first_leg[r]) for r in self.plans.candidates[node]
+                ]
+                rules = self._alone_rules[node] = ([t[0] for t in terms], [t[1] for t in terms])
+            routes = self._candidate_index[node, : len(rules[0])]
+            table = self._candidate_rows[key] = CandidateCosts(
+                *rules,
+                self._route_cost_alone[row, routes].tolist(),
+                self._route_cost_smuggled[row, routes].tolist(),
             )
-        return options
+        return table
 
     def home_cost(self, migrant: Migrant) -> float:
         """What going home costs from where a person is: the way back, or a flight home."""
@@ -581,12 +586,10 @@ class RouteModel(mesa.Model):
             channel = SELF if alone else SMUGGLED
             return channel, price[channel]
         costs = self._leg_cost[migrant.row, leg].tolist()
-        options = []
-        if price[SELF] <= budget:
-            options.append((SELF, costs[SELF]))
-        if price[SMUGGLED] <= budget:
-            options.append((SMUGGLED, costs[SMUGGLED]))
-        channel = logit_pick(options, self.params.migrants.choice_noise_eur, self.rng)
+        options = [c for c in (SELF, SMUGGLED) if price[c] <= budget]
+        channel = logit_pick(
+            options, [costs[c] for c in options], self.params.migrants.choice_noise_eur, self.rng
+        )
         return channel, price[channel]
 
     # --- the day --------------------------------------------------------------------------------

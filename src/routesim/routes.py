@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 from scipy.sparse import csr_matrix
@@ -36,6 +37,16 @@ def reference_price(network: RouteNetwork) -> np.ndarray:
     return needed * smuggled + (1 - needed) * legs["self_cost_eur"].to_numpy()
 
 
+class CandidateCosts(NamedTuple):
+    """A location's candidate routes as one row (network of origin x risk class) sees them
+    today, one entry per candidate in `RoutePlans.candidates` order."""
+
+    needs: list[float]  # the skill the first leg asks of one crossing it alone
+    visas: list[frozenset[str] | None]  # who may fly it alone, if a visa-free flight
+    alone: list[float]  # the route's cost for one who crosses the first leg alone
+    smuggled: list[float]  # and for one who cannot
+
+
 @dataclass(frozen=True, eq=False)
 class RoutePlans:
     """Candidate routes by location, each a tuple of leg indices ending at a destination."""
@@ -46,6 +57,10 @@ class RoutePlans:
     onward: list[int]  # route id of the rest after the first leg (NO_ROUTE after the last)
     candidates: list[list[int]]  # by location: the route ids a person there chooses among
     candidate_sets: list[frozenset[int]]
+    # by location: route id -> its place among the candidates, and leg -> the places of the
+    # candidates that use it (a person's own failures on a leg weigh on those routes)
+    position: list[dict[int, int]]
+    through: list[dict[int, list[int]]]
     incidence: csr_matrix  # (routes, legs): 1 where a route uses a leg
     travel_cost: np.ndarray  # (locations, locations): reference cost of the cheapest way a -> b
 
@@ -130,6 +145,17 @@ def build_plans(network: RouteNetwork, leg_cost: np.ndarray, per_corridor: int) 
         onward=onward,
         candidates=candidates,
         candidate_sets=[frozenset(c) for c in candidates],
+        position=[{r: i for i, r in enumerate(c)} for c in candidates],
+        through=[_places_through(c, routes) for c in candidates],
         incidence=incidence,
         travel_cost=dist,
     )
+
+
+def _places_through(candidates: list[int], routes: list[tuple[int, ...]]) -> dict[int, list[int]]:
+    """Leg -> the places in `candidates` of the routes that use it."""
+    places: dict[int, list[int]] = {}
+    for i, route in enumerate(candidates):
+        for leg in dict.fromkeys(routes[route]):
+            places.setdefault(leg, []).append(i)
+    return places

@@ -13,6 +13,7 @@ which weigh more than hearsay. It sleeps on the model's calendar and wakes only 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import mesa
@@ -193,46 +194,57 @@ class Migrant(mesa.Agent):
         a route whose fare is beyond its cash costs the days of work that would pay for it."""
         model = self.model
         params = model.params.migrants
-        # Hot: one call per revision, over about twenty routes.
+        plans = model.plans
+        node = self.node
+        # Hot: one call per revision, over about a dozen routes, in plain lists.
         # `RouteModel.can_go_alone`'s rule, inlined on the day's table: one call per route cost
         # more than the rest of the choice.
         skill, nationality = self.skill, self.nationality
-        options = [
-            (r, c_alone if skill >= need and (visa is None or nationality in visa) else c_smuggled)
-            for r, need, visa, c_alone, c_smuggled in model.candidate_costs(self.row, self.node)
+        table = model.candidate_costs(self.row, node)
+        routes = plans.candidates[node]
+        costs = [
+            c_alone if skill >= need and (visa is None or nationality in visa) else c_smuggled
+            for need, visa, c_alone, c_smuggled in zip(*table, strict=True)
         ]
         if current != NO_ROUTE:
             switching = params.switching_cost_eur
-            options = [(r, c if r == current else c + switching) for r, c in options]
-            if current not in model.plans.candidate_sets[self.node]:
-                options.append((current, model.route_cost(self.row, current)))
-        if self.memory is not None:  # its own failures weigh on the routes through those legs
-            extras = [
-                (leg, model.own_failure_cost(self, leg, caught, waited))
-                for leg, (caught, waited) in self.memory.items()
-            ]
-            legs = model.plans.leg_sets
-            if len(extras) == 1:  # the usual case, without a sum per route
-                leg, extra = extras[0]
-                options = [(r, cost + extra if leg in legs[r] else cost) for r, cost in options]
+            at = plans.position[node].get(current)
+            kept = costs[at] if at is not None else model.route_cost(self.row, current)
+            costs = [c + switching for c in costs]
+            if at is None:
+                routes = [*routes, current]
+                costs.append(kept)
             else:
-                options = [
-                    (r, cost + sum(extra for leg, extra in extras if leg in legs[r]))
-                    for r, cost in options
-                ]
+                costs[at] = kept
+        if self.memory is not None:  # its own failures weigh on the routes through those legs
+            extra = [0.0] * len(costs)
+            through = plans.through[node]
+            appended = len(routes) > len(plans.candidates[node])  # the plan, if not a candidate
+            for leg, (caught, waited) in self.memory.items():
+                cost = model.own_failure_cost(self, leg, caught, waited)
+                for i in through.get(leg, ()):
+                    extra[i] += cost
+                if appended and leg in plans.leg_sets[current]:
+                    extra[-1] += cost
+            costs = [c + e if e else c for c, e in zip(costs, extra, strict=True)]
         if budget < math.inf:
-            options = [o for o in options if model.first_leg_price(o[0], self) <= budget]
+            price = model.first_leg_price
+            kept = [(r, c) for r, c in zip(routes, costs, strict=True) if price(r, self) <= budget]
+            routes, costs = [r for r, _ in kept], [c for _, c in kept]
         elif wage > 0:
             days_cost = params.value_of_time_eur_per_day / wage
             price, cash = model.first_leg_price, self.cash
-            options = [(r, c + max(0.0, price(r, self) - cash) * days_cost) for r, c in options]
+            costs = [
+                c + max(0.0, price(r, self) - cash) * days_cost
+                for r, c in zip(routes, costs, strict=True)
+            ]
+        options = [*routes, HOME]
         wait = model.legal_wait_days(self)
         if wait is not None and model.legal_ticket_eur <= budget:
-            options.append(
-                (LEGAL, model.legal_ticket_eur + params.value_of_time_eur_per_day * wait)
-            )
-        options.append((HOME, model.home_cost(self) + self.debt + self.value))
-        choice = logit_pick(options, params.choice_noise_eur, model.rng)
+            options.insert(-1, LEGAL)
+            costs.append(model.legal_ticket_eur + params.value_of_time_eur_per_day * wait)
+        costs.append(model.home_cost(self) + self.debt + self.value)
+        choice = logit_pick(options, costs, params.choice_noise_eur, model.rng)
         self.revise = False
         if choice == HOME:
             self.go_home()
@@ -419,20 +431,21 @@ class Migrant(mesa.Agent):
         self.set_state(state)
 
 
-def logit_pick(options: list[tuple[int, float]], noise: float, rng: np.random.Generator) -> int:
-    """Multinomial logit over (option, generalised cost) pairs, with one uniform draw.
+def logit_pick(
+    options: Sequence[int], costs: list[float], noise: float, rng: np.random.Generator
+) -> int:
+    """Multinomial logit over `options` and their generalised `costs`, with one uniform draw.
 
     Plain Python on purpose: menus have a handful of options, where numpy's per-call overhead
     costs more than the arithmetic.
     """
     if len(options) == 1:
-        return options[0][0]
-    costs = [cost for _, cost in options]
+        return options[0]
     best = min(costs)
     weights = [math.exp((best - cost) / noise) for cost in costs]
     u = rng.random() * sum(weights)
-    for (option, _), w in zip(options, weights, strict=True):
+    for option, w in zip(options, weights, strict=True):
         u -= w
         if u <= 0:
             return option
-    return options[-1][0]
+    return options[-1]
