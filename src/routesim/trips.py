@@ -13,6 +13,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from routesim.information import SELF, SMUGGLED
 
 if TYPE_CHECKING:
@@ -33,6 +35,12 @@ class Trip:
     detection: float  # how visible it is to patrols (tactic, bribes), 1 for a self-organised one
     hazard: float  # multiplier on the leg's death risk (tactic)
     protected: bool  # right-of-way paid to the armed group holding the leg
+
+
+def _uniforms(rng: np.random.Generator, n: int) -> list[float]:
+    """`n` uniform draws as a list: the same numbers as `rng.random(n)`, a scalar draw for the
+    usual one-agent trip (numpy's array path costs more than the draw)."""
+    return [rng.random()] if n == 1 else rng.random(n).tolist()
 
 
 class Trips:
@@ -111,11 +119,11 @@ class Trips:
             in_distress = distress > 0 and rng.random() < distress
             if in_distress:
                 aboard = p_death / distress  # the chance of dying, given the boat is in distress
-                dies = [u < aboard for u in rng.random(n).tolist()]
+                dies = [u < aboard for u in _uniforms(rng, n)]
             else:
                 dies = [False] * n
         else:
-            dies = [u < p_death for u in rng.random(n).tolist()]
+            dies = [u < p_death for u in _uniforms(rng, n)]
         survivors = [m for m, died in zip(passengers, dies, strict=True) if not died]
         deaths = n - len(survivors)
         if deaths:
@@ -142,7 +150,7 @@ class Trips:
         exploited = [False] * k
         if group is not None:
             chance = group.kidnap_chance(leg, trip.protected)
-            taken = [u < chance for u in rng.random(k).tolist()]
+            taken = [u < chance for u in _uniforms(rng, k)]
         if model.wage[dst] > 0 and not model.is_destination[dst]:
             base = (
                 trip.operator.org.exploitation
@@ -151,7 +159,7 @@ class Trips:
             )
             exploited = [
                 u < base * m.vulnerability
-                for u, m in zip(rng.random(k).tolist(), survivors, strict=True)
+                for u, m in zip(_uniforms(rng, k), survivors, strict=True)
             ]
 
         abused = {}
