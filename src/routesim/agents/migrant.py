@@ -69,6 +69,12 @@ class Migrant(mesa.Agent):
         self.row = network * len(model.params.migrants.risk_classes) + risk_class  # its costs
         self.cash = cash
         self.female, self.minor = female, minor
+        # How much likelier than a man to be exploited (read on every exploitation draw).
+        self.vulnerability = 1.0
+        if female:
+            self.vulnerability *= model.params.migrants.female_vulnerability
+        if minor:
+            self.vulnerability *= model.params.migrants.minor_vulnerability
         self.risk_class = risk_class
         self.skill = skill  # who can organise a crossing alone: skill >= the leg's smuggler_needed
         self.value = value  # what reaching Europe is worth to this person (EUR)
@@ -318,16 +324,6 @@ class Migrant(mesa.Agent):
         model = self.model
         earned = model.wage[self.node] * self._work_days * model.scale
         model.ledger.pay(model.ledger.outside["employers"], self, earned, "wage")
-
-    @property
-    def vulnerability(self) -> float:
-        params = self.model.params.migrants
-        v = 1.0
-        if self.female:
-            v *= params.female_vulnerability
-        if self.minor:
-            v *= params.minor_vulnerability
-        return v
 
     # --- what happens to a migrant (called by trips, smugglers, authorities, armed groups) --------
 
