@@ -56,7 +56,6 @@ class RoutePlans:
     first_leg: list[int]
     onward: list[int]  # route id of the rest after the first leg (NO_ROUTE after the last)
     candidates: list[list[int]]  # by location: the route ids a person there chooses among
-    candidate_sets: list[frozenset[int]]
     # by location: route id -> its place among the candidates, and leg -> the places of the
     # candidates that use it (a person's own failures on a leg weigh on those routes)
     position: list[dict[int, int]]
@@ -144,7 +143,6 @@ def build_plans(network: RouteNetwork, leg_cost: np.ndarray, per_corridor: int) 
         first_leg=[r[0] for r in routes],
         onward=onward,
         candidates=candidates,
-        candidate_sets=[frozenset(c) for c in candidates],
         position=[{r: i for i, r in enumerate(c)} for c in candidates],
         through=[_places_through(c, routes) for c in candidates],
         incidence=incidence,

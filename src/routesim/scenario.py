@@ -101,11 +101,10 @@ class Policy(_Strict):
 
     @model_validator(mode="after")
     def _coherent(self) -> Policy:
-        leg_actions = LEG_ACTIONS
-        acts = [a for a in leg_actions if getattr(self, a) is not None]
+        acts = [a for a in LEG_ACTIONS if getattr(self, a) is not None]
         if not acts and self.legal_pathways is None:
             raise ValueError(
-                f"a policy needs an action: one of {', '.join(leg_actions)}, legal_pathways"
+                f"a policy needs an action: one of {', '.join(LEG_ACTIONS)}, legal_pathways"
             )
         if acts and self.where is None:
             raise ValueError(f"{acts[0]} needs `where` to say which legs it applies to")
