@@ -215,13 +215,13 @@ class Migrant(mesa.Agent):
         if current != NO_ROUTE:
             switching = params.switching_cost_eur
             at = plans.position[node].get(current)
-            kept = costs[at] if at is not None else model.route_cost(self.row, current)
-            costs = [c + switching for c in costs]
+            plan_cost = costs[at] if at is not None else model.route_cost(self.row, current)
+            costs = [c + switching for c in costs]  # every route but the plan: staying is free
             if at is None:
                 routes = [*routes, current]
-                costs.append(kept)
+                costs.append(plan_cost)
             else:
-                costs[at] = kept
+                costs[at] = plan_cost
         if self.memory is not None:  # its own failures weigh on the routes through those legs
             extra = [0.0] * len(costs)
             through = plans.through[node]
