@@ -87,6 +87,15 @@ def _weekly_gain(closed: list[dict], base: list[dict], weeks: range) -> list[flo
     ]
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "Open finding of issue 14: on the shipped fit (12 seeds) the Central Mediterranean closed "
+        "from day 180 diverts little (4 % of its loss by the year's end in "
+        "experiments/route_closures.py), and the other routes' weekly gain in weeks 5 to 12 is "
+        "not significantly above the first week's (one-sided Mann-Whitney p = 0.14)"
+    ),
+)
 def test_a_mid_run_closure_diverts_people_over_weeks_not_on_the_day(
     closed_midyear, baseline
 ) -> None:
@@ -98,13 +107,6 @@ def test_a_mid_run_closure_diverts_people_over_weeks_not_on_the_day(
     assert np.median(months_two_and_three) > 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "Open finding of issue 14: failed at 12 seeds on the shipped fit (the step numbers were "
-        "not recorded; run this test to see them)"
-    ),
-)
 def test_enforcement_steps_thin_a_coast_without_a_cliff(tunisia_steps) -> None:
     steps = [
         np.median([r["tunisia_departures"] for r in tunisia_steps[f"tunisia_{e}"]])
