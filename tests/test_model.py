@@ -18,6 +18,7 @@ from routesim.agents.smuggler import Smuggler, full_cost
 from routesim.information import SELF, SMUGGLED, Information, personal
 from routesim.network import RouteNetwork
 from routesim.outcomes import EXTRA_METRICS, LEG_COLUMNS, METRICS
+from routesim.routes import NO_ROUTE
 
 from .conftest import small
 
@@ -551,3 +552,51 @@ def test_a_fare_years_of_work_away_calls_the_plan_into_question() -> None:
 
     assert set(short_by(0.5)) == {"working"}
     assert short_by(20).count("returned_home") > 30
+
+
+def test_working_for_a_fare_weighs_the_whole_route_and_keeps_to_it() -> None:
+    """Short of money, a person weighs the work that all of a route's fares need, not only the
+    next one: a cheap bus to another coast whose boat costs as much is no way out. And a plan
+    chosen knowing it must be worked for is kept one leg on (no new choice at every stop), so
+    the penniless do not shuttle between two coasts they cannot leave."""
+    model = RouteModel(small())
+    for _ in range(30):
+        model.step()
+    sfax, tunis = (model.network.index[p] for p in ("Sfax", "Tunis"))
+    bus = model.network.leg_index[("Sfax", "Tunis")]
+    boat = model.plans.candidates[sfax][
+        [model.plans.legs[r] for r in model.plans.candidates[sfax]].index(
+            (model.network.leg_index[("Sfax", "Lampedusa")],)
+        )
+    ]
+    spell = model.params.migrants.max_work_days
+
+    def penniless_at_sfax() -> Migrant:
+        person = _migrant_at(model, "Sfax", "TUN")
+        person.route = boat
+        person.cash = model.first_leg_price(
+            model.plans.candidates[sfax][model.plans.through[sfax][bus][0]], person
+        )
+        return person
+
+    fare = model.first_leg_price(boat, penniless_at_sfax())
+    model.wage[sfax] = model.wage[tunis] = fare / (4 * spell)  # the boat: four spells away
+    to_tunis = 0
+    for _ in range(300):
+        person = penniless_at_sfax()
+        person._short_of_money(fare)
+        to_tunis += person.route != NO_ROUTE and model.plans.first_leg[person.route] == bus
+    routes_via_tunis = len(model.plans.through[sfax][bus])
+    share_of_menu = routes_via_tunis / len(model.plans.candidates[sfax])
+    assert to_tunis / 300 < share_of_menu  # no pull towards the cheap first leg (was 0.65)
+
+    kept = 0
+    for _ in range(40):
+        person = penniless_at_sfax()
+        via_tunis = model.plans.candidates[sfax][model.plans.through[sfax][bus][0]]
+        person.route = person.saving_for = via_tunis
+        person.cross(tunis)
+        onward = person.route
+        person._short_of_money(model.first_leg_price(onward, person) + 10 * fare)
+        kept += person.state == "working" and person.route == onward
+    assert kept == 40

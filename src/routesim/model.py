@@ -572,6 +572,11 @@ class RouteModel(mesa.Model):
             best = min(best, price[SMUGGLED])
         return best
 
+    def route_fare(self, route: int, migrant: Migrant) -> float:
+        """What a route's fares add up to today: its first leg as this person can set off on
+        it, the rest as people crossing those legs pay them."""
+        return self.first_leg_price(route, migrant) + self._rest_fare[route]
+
     def _open_alone(self, leg: int, migrant: Migrant) -> bool:
         """Someone crosses `leg` alone today and this person could."""
         return self._offers[SELF][leg] and self.can_go_alone(leg, migrant)
@@ -654,6 +659,9 @@ class RouteModel(mesa.Model):
         self._route_cost_smuggled = rest + smuggled[:, first]
         self._leg_cost = cost
         self._price_list = price.tolist()
+        # What the rest of each route costs in fares, as people crossing its legs pay them.
+        fare = self._as_travellers(price[:, SMUGGLED], price[:, SELF])
+        self._rest_fare = (self.plans.incidence @ fare - fare[first]).tolist()
         # Read by `own_tactic` and `own_failure_cost`: the chance heard of (alone, and as a
         # traveller on each leg meets it, with a smuggler where one is needed) and what an
         # interception sets one back, by row (network x class), leg and channel.

@@ -237,11 +237,11 @@ class Migrant(mesa.Agent):
             price = model.first_leg_price
             kept = [(r, c) for r, c in zip(routes, costs, strict=True) if price(r, self) <= budget]
             routes, costs = [r for r, _ in kept], [c for _, c in kept]
-        elif wage > 0:
+        elif wage > 0:  # the days of work its fares to Europe need, not only the next one
             days_cost = params.value_of_time_eur_per_day / wage
-            price, cash = model.first_leg_price, self.cash
+            fare, cash = model.route_fare, self.cash
             costs = [
-                c + max(0.0, price(r, self) - cash) * days_cost
+                c + max(0.0, fare(r, self) - cash) * days_cost
                 for r, c in zip(routes, costs, strict=True)
             ]
         options = [*routes, HOME]
@@ -343,7 +343,10 @@ class Migrant(mesa.Agent):
         """Across the leg (whatever happens next at its end): the plan moves on by one leg."""
         self.node = node
         if self.route != NO_ROUTE:
-            self.route = self.model.plans.onward[self.route]
+            onward = self.model.plans.onward[self.route]
+            if self.saving_for == self.route:  # the same plan, one leg on
+                self.saving_for = onward
+            self.route = onward
             self.expected = self.expected[1:]
 
     def reach(self, node: int) -> None:
