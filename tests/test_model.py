@@ -569,14 +569,13 @@ def test_working_for_a_fare_weighs_the_whole_route_and_keeps_to_it() -> None:
             (model.network.leg_index[("Sfax", "Lampedusa")],)
         )
     ]
+    via_tunis = model.plans.candidates[sfax][model.plans.through[sfax][bus][0]]
     spell = model.params.migrants.max_work_days
 
     def penniless_at_sfax() -> Migrant:
         person = _migrant_at(model, "Sfax", "TUN")
         person.route = boat
-        person.cash = model.first_leg_price(
-            model.plans.candidates[sfax][model.plans.through[sfax][bus][0]], person
-        )
+        person.cash = model.first_leg_price(via_tunis, person)  # the bus fare, no more
         return person
 
     fare = model.first_leg_price(boat, penniless_at_sfax())
@@ -593,7 +592,6 @@ def test_working_for_a_fare_weighs_the_whole_route_and_keeps_to_it() -> None:
     kept = 0
     for _ in range(40):
         person = penniless_at_sfax()
-        via_tunis = model.plans.candidates[sfax][model.plans.through[sfax][bus][0]]
         person.route = person.saving_for = via_tunis
         person.cross(tunis)
         onward = person.route
