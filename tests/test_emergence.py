@@ -194,10 +194,12 @@ def test_a_closed_route_is_deadlier_per_departure(runs, route: str) -> None:
 
 
 def test_legal_pathways_lower_smuggler_use(runs) -> None:
+    """The share of people who set out and ever paid a smuggler (MMC's measure). Not the count
+    of smuggled crossings: it is every leg of everyone in transit, and the quotas' 15,000 legal
+    arrivals move it by about 2 %, less than it varies from seed to seed."""
     legal, base = runs["legal_pathways"], runs["baseline"]
     assert min(metric(legal, "arrived_legal")) > 0
     assert more(metric(base, "smuggler_use_share"), metric(legal, "smuggler_use_share"))
-    assert more(metric(base, "smuggled_crossings"), metric(legal, "smuggled_crossings"))
 
 
 def test_less_rescue_means_more_deaths_at_sea(runs) -> None:
