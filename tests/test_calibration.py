@@ -628,13 +628,22 @@ def test_an_unknown_treatment_or_metric_is_one_line(
 # --- the command line -------------------------------------------------------------------------
 
 
-def test_routesim_calibrate_prints_the_fit(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+def test_routesim_calibrate_prints_the_fit_and_checks_it_again(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
     config = _world(tmp_path, generations=1)
     out = tmp_path / "out"
     assert main(["calibrate", str(config), "--out", str(out), "--workers", "1", "--quiet"]) == 0
     assert main(["calibrate", str(config), "--out", str(out), "--workers", "1"]) == 0
     printed = capsys.readouterr().out
     assert "fitted targets inside" in printed and "report.md" in printed
+    # --check-only runs the written file as the fit's check ran its values: the same table
+    again = ["calibrate", str(config), "--out", str(tmp_path / "check"), "--workers", "1"]
+    assert main([*again, "--check-only"]) == 0
+    assert "without fitting" in capsys.readouterr().out
+    assert (tmp_path / "check" / "check.csv").read_text() == (out / "fit.csv").read_text()
+    assert "fitted targets are inside" in (tmp_path / "check" / "check.md").read_text()
+    assert not (tmp_path / "check" / "generations").exists()  # nothing was fitted
 
 
 @pytest.mark.parametrize(

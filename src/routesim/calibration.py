@@ -164,26 +164,12 @@ def calibrate(
     """Fit `config`'s free parameters, write them as a scenario file, check the fitted scenario
     and write the report into `out` (default runs/<name>). Executors as in `sweep`. Started
     again on the same folder, it resumes."""
-    if not isinstance(config, Calibration):
-        config = Calibration.load(config)
-    targets = load_targets(config.path(config.targets) if config.targets else None)
-    folder = Path(out) if out is not None else config.results_folder
-    check_output_folder(folder)
-    scenario_file = config.path(config.scenario)
-    executors = {
-        "workers": workers,
-        "scheduler": scheduler,
-        "dask_local": dask_local,
-        "progress": progress,
-    }
-    scenario = Scenario.load(scenario_file)
-    network = RouteNetwork.load(scenario.network.data_dir)
-    _check_parameters(config, scenario, network)
-    check_selections(targets, network.legs.rename(columns={"from": "leg_from", "to": "leg_to"}))
-    check_treatments(targets, config.treatments, config.source)
-    check_metrics(targets, KNOWN_METRICS)
+    executors = {"workers": workers, "scheduler": scheduler, "dask_local": dask_local}
+    config, targets, folder, scenario = _prepared(config, out)
     with _locked(folder):
-        runner = _Generations(config, targets, folder, scenario, executors)
+        runner = _Generations(
+            config, targets, folder, scenario, {**executors, "progress": progress}
+        )
         best = runner.fit()
         check = runner.check(best)
         # written only now, complete: an interrupted fit leaves the scenario as it was
@@ -194,6 +180,51 @@ def calibrate(
 
         write_report(fit, folder)
     return fit
+
+
+def check_fit(
+    config: Calibration | str | Path,
+    out: str | Path | None = None,
+    *,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    dask_local: int | None = None,
+    progress: bool = True,
+) -> pd.DataFrame:
+    """The scenario as its fitted file now holds it, checked against every target as a fit's
+    check is (`check_replicates` runs with the same fresh seeds, under each treatment), without
+    fitting: whether a fit still holds after the model changed. Writes check.md and check.csv
+    into `out` and returns the table (one row per target)."""
+    from routesim.calibration_report import fit_table, write_check
+
+    executors = {"workers": workers, "scheduler": scheduler, "dask_local": dask_local}
+    config, targets, folder, scenario = _prepared(config, out)
+    with _locked(folder):
+        runner = _Generations(
+            config, targets, folder, scenario, {**executors, "progress": progress}
+        )
+        table = fit_table(targets, runner.check({}))
+        write_check(config, table, folder)
+    return table
+
+
+def _prepared(
+    config: Calibration | str | Path, out: str | Path | None
+) -> tuple[Calibration, pd.DataFrame, Path, Scenario]:
+    """The calibration, its targets, its results folder and its scenario, every part checked
+    before anything runs."""
+    if not isinstance(config, Calibration):
+        config = Calibration.load(config)
+    targets = load_targets(config.path(config.targets) if config.targets else None)
+    folder = Path(out) if out is not None else config.results_folder
+    check_output_folder(folder)
+    scenario = Scenario.load(config.path(config.scenario))
+    network = RouteNetwork.load(scenario.network.data_dir)
+    _check_parameters(config, scenario, network)
+    check_selections(targets, network.legs.rename(columns={"from": "leg_from", "to": "leg_to"}))
+    check_treatments(targets, config.treatments, config.source)
+    check_metrics(targets, KNOWN_METRICS)
+    return config, targets, folder, scenario
 
 
 def _check_parameters(config: Calibration, scenario: Scenario, network: RouteNetwork) -> None:

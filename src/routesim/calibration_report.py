@@ -16,7 +16,7 @@ from routesim.plots import COLORS, _panels
 from routesim.targets import deviation, inside, treatments
 
 if TYPE_CHECKING:
-    from routesim.calibration import Fit
+    from routesim.calibration import Calibration, Fit
 
 NEAR = 0.9  # the near-optimal set: candidates within the 90 % chi-square quantile of the best
 LIMITS = (0.05, 20.0)  # the fit figure's axis: simulated / reported
@@ -117,6 +117,39 @@ def write_report(fit: Fit, folder: Path) -> Path:
             report: lambda p: p.write_text(_markdown(fit, table, params)),
             folder / "fit.csv": lambda p: table.to_csv(p, index_label="target"),
             folder / "history.csv": lambda p: fit.history.to_csv(p, index=False),
+        }
+    )
+    return report
+
+
+def write_check(config: Calibration, table: pd.DataFrame, folder: Path) -> Path:
+    """Write check.md, check.csv and check.png: the fitted file's values checked against every
+    target without a fit (`routesim calibrate --check-only`)."""
+    fitted = table[table["fitted"]]
+    n_in = int((fitted["inside"] == True).sum())  # noqa: E712 (object column with NaN)
+    text = "\n".join(
+        [
+            f"# Check of the fit: {config.name}",
+            "",
+            f"`{config.scenario}` with the values `{config.write}` holds now, not refitted: "
+            f"{config.check_replicates} runs with the check's seeds (from {config.seed + 1}), "
+            "untreated and under each treatment, as a fit's check runs.",
+            "",
+            f"**{n_in} of {len(fitted)} fitted targets are inside their band** (widened by the "
+            "tolerance in `accept`).",
+            "",
+            _target_rows(table),
+            "",
+            "![check](check.png)",
+            "",
+        ]
+    )
+    save(fit_figure(table), folder / "check.png")
+    report = folder / "check.md"
+    write_atomically(
+        {
+            report: lambda p: p.write_text(text),
+            folder / "check.csv": lambda p: table.to_csv(p, index_label="target"),
         }
     )
     return report

@@ -77,6 +77,7 @@ examples:
   routesim calibrate                                   # experiments/calibrate-2021.yaml
   routesim calibrate experiments/calibrate-2021.yaml --workers 8 --out runs/cal
   routesim calibrate my-targets.yaml --scheduler tcp://10.0.0.5:8786
+  routesim calibrate --check-only --out runs/check      # does the shipped fit still hold?
 
 The calibration file names the scenario, the free parameters with [low, high] bounds, the
 targets (a CSV like routesim/data/targets.csv: one reported figure per row with its source),
@@ -253,6 +254,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="where generations, check runs and the report go (default: runs/<name>)",
     )
     _add_executor(p_cal)
+    p_cal.add_argument(
+        "--check-only",
+        action="store_true",
+        help="do not fit: check the values the fitted file holds now against every target "
+        "(the fit's check runs and seeds), e.g. after the model changed; writes check.md "
+        "(give a fresh --out: runs stored there are reused)",
+    )
     p_cal.add_argument("--quiet", action="store_true", help="no progress bars, no table")
 
     p_export = sub.add_parser(
@@ -540,23 +548,26 @@ def _interrupt(signum: int, frame: object) -> NoReturn:
 
 
 def _cmd_calibrate(args: argparse.Namespace) -> int:
-    from routesim.calibration import Calibration, calibrate
+    from routesim.calibration import Calibration, calibrate, check_fit
 
     config = Calibration.load(args.config)
     out = args.out or config.results_folder
     signal.signal(signal.SIGTERM, _interrupt)
-    fit = calibrate(config, out, **_executors(args))
-    for note in fit.notes:
-        print(f"routesim: warning: {note}", file=sys.stderr)
+    if args.check_only:
+        table = check_fit(config, out, **_executors(args))
+        where = f"checked {config.path(config.write)} without fitting; report in {out}/check.md"
+    else:
+        fit = calibrate(config, out, **_executors(args))
+        for note in fit.notes:
+            print(f"routesim: warning: {note}", file=sys.stderr)
+        table = fit.table
+        where = f"fitted values in {fit.written}; report in {out}/report.md"
     if not args.quiet:
-        table = fit.table[fit.table["fitted"]]
-        shown = table.assign(inside=table["inside"].map({True: "yes", False: "NO"}))
+        fitted = table[table["fitted"]]
+        shown = fitted.assign(inside=fitted["inside"].map({True: "yes", False: "NO"}))
         print(shown[["reported", "simulated median", "inside"]].to_string(float_format=_number))
-        inside = int((table["inside"] == True).sum())  # noqa: E712 (object column)
-        print(
-            f"{config.name}: {inside} of {len(table)} fitted targets inside; fitted values in "
-            f"{fit.written}; report in {out}/report.md"
-        )
+        inside = int((fitted["inside"] == True).sum())  # noqa: E712 (object column)
+        print(f"{config.name}: {inside} of {len(fitted)} fitted targets inside; {where}")
     return 0
 
 
