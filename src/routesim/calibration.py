@@ -193,8 +193,8 @@ def check_fit(
 ) -> pd.DataFrame:
     """The scenario as its fitted file now holds it, checked against every target as a fit's
     check is (`check_replicates` runs with the same fresh seeds, under each treatment), without
-    fitting: whether a fit still holds after the model changed. Writes check.md and check.csv
-    into `out` and returns the table (one row per target)."""
+    fitting: whether a fit still holds after the model changed. Writes check.md, check.csv and
+    check.png into `out` and returns the table (one row per target)."""
     from routesim.calibration_report import fit_table, write_check
 
     executors = {"workers": workers, "scheduler": scheduler, "dask_local": dask_local}
