@@ -165,11 +165,10 @@ def calibrate(
     and write the report into `out` (default runs/<name>). Executors as in `sweep`. Started
     again on the same folder, it resumes."""
     executors = {"workers": workers, "scheduler": scheduler, "dask_local": dask_local}
+    executors["progress"] = progress
     config, targets, folder, scenario = _prepared(config, out)
     with _locked(folder):
-        runner = _Generations(
-            config, targets, folder, scenario, {**executors, "progress": progress}
-        )
+        runner = _Generations(config, targets, folder, scenario, executors)
         best = runner.fit()
         check = runner.check(best)
         # written only now, complete: an interrupted fit leaves the scenario as it was
@@ -198,11 +197,10 @@ def check_fit(
     from routesim.calibration_report import fit_table, write_check
 
     executors = {"workers": workers, "scheduler": scheduler, "dask_local": dask_local}
+    executors["progress"] = progress
     config, targets, folder, scenario = _prepared(config, out)
     with _locked(folder):
-        runner = _Generations(
-            config, targets, folder, scenario, {**executors, "progress": progress}
-        )
+        runner = _Generations(config, targets, folder, scenario, executors)
         table = fit_table(targets, runner.check({}))
         write_check(config, table, folder)
     return table

@@ -122,11 +122,16 @@ def write_report(fit: Fit, folder: Path) -> Path:
     return report
 
 
+def inside_count(table: pd.DataFrame) -> tuple[int, int]:
+    """How many fitted targets of a fit table are inside their band, and how many are fitted."""
+    fitted = table[table["fitted"]]
+    return int((fitted["inside"] == True).sum()), len(fitted)  # noqa: E712 (object column with NaN)
+
+
 def write_check(config: Calibration, table: pd.DataFrame, folder: Path) -> Path:
     """Write check.md, check.csv and check.png: the fitted file's values checked against every
     target without a fit (`routesim calibrate --check-only`)."""
-    fitted = table[table["fitted"]]
-    n_in = int((fitted["inside"] == True).sum())  # noqa: E712 (object column with NaN)
+    n_in, n_fitted = inside_count(table)
     text = "\n".join(
         [
             f"# Check of the fit: {config.name}",
@@ -135,7 +140,7 @@ def write_check(config: Calibration, table: pd.DataFrame, folder: Path) -> Path:
             f"{config.check_replicates} runs with the check's seeds (from {config.seed + 1}), "
             "untreated and under each treatment, as a fit's check runs.",
             "",
-            f"**{n_in} of {len(fitted)} fitted targets are inside their band** (widened by the "
+            f"**{n_in} of {n_fitted} fitted targets are inside their band** (widened by the "
             "tolerance in `accept`).",
             "",
             _target_rows(table),
@@ -162,7 +167,7 @@ def _markdown(fit: Fit, table: pd.DataFrame, params: pd.DataFrame) -> str:
     c = fit.config
     history = fit.history
     fitted = table[table["fitted"]]
-    n_in = int((fitted["inside"] == True).sum())  # noqa: E712 (object column with NaN)
+    n_in, _ = inside_count(table)
     generations = history["generation"].max()
     t = fit.targets
     arms = treatments(t[t["fit"]])

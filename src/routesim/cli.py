@@ -549,6 +549,7 @@ def _interrupt(signum: int, frame: object) -> NoReturn:
 
 def _cmd_calibrate(args: argparse.Namespace) -> int:
     from routesim.calibration import Calibration, calibrate, check_fit
+    from routesim.calibration_report import inside_count
 
     config = Calibration.load(args.config)
     out = args.out or config.results_folder
@@ -566,8 +567,8 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
         fitted = table[table["fitted"]]
         shown = fitted.assign(inside=fitted["inside"].map({True: "yes", False: "NO"}))
         print(shown[["reported", "simulated median", "inside"]].to_string(float_format=_number))
-        inside = int((fitted["inside"] == True).sum())  # noqa: E712 (object column)
-        print(f"{config.name}: {inside} of {len(fitted)} fitted targets inside; {where}")
+        inside, n_fitted = inside_count(table)
+        print(f"{config.name}: {inside} of {n_fitted} fitted targets inside; {where}")
     return 0
 
 
