@@ -169,6 +169,7 @@ def _markdown(fit: Fit, table: pd.DataFrame, params: pd.DataFrame) -> str:
     fitted = table[table["fitted"]]
     n_in, _ = inside_count(table)
     generations = history["generation"].max()
+    size = history.groupby("generation").size().iloc[0]  # candidates per generation
     t = fit.targets
     arms = treatments(t[t["fit"]])
     runs = len(history) * c.replicates * (1 + len(arms))
@@ -182,8 +183,8 @@ def _markdown(fit: Fit, table: pd.DataFrame, params: pd.DataFrame) -> str:
         f"- fitting runs: {', '.join(c.set) or 'the scenario as it is'}; "
         f"{c.replicates} replicate{'s' if c.replicates > 1 else ''} per candidate, with the "
         "same seeds for every candidate",
-        f"- differential evolution: an initial population and {generations} generations of "
-        f"{history.groupby('generation').size().iloc[0]} candidates, {runs} runs; "
+        f"- differential evolution: an initial population and {generations} "
+        f"generation{'s' if generations != 1 else ''} of {size} candidates, {runs} runs; "
         f"best loss {history['loss'].min():.1f} (start {history['loss'].iloc[0]:.1f})",
         *(
             [
