@@ -164,8 +164,12 @@ def calibrate(
     """Fit `config`'s free parameters, write them as a scenario file, check the fitted scenario
     and write the report into `out` (default runs/<name>). Executors as in `sweep`. Started
     again on the same folder, it resumes."""
-    executors = {"workers": workers, "scheduler": scheduler, "dask_local": dask_local}
-    executors["progress"] = progress
+    executors = {
+        "workers": workers,
+        "scheduler": scheduler,
+        "dask_local": dask_local,
+        "progress": progress,
+    }
     config, targets, folder, scenario = _prepared(config, out)
     with _locked(folder):
         runner = _Generations(config, targets, folder, scenario, executors)
@@ -196,8 +200,12 @@ def check_fit(
     check.png into `out` and returns the table (one row per target)."""
     from routesim.calibration_report import fit_table, write_check
 
-    executors = {"workers": workers, "scheduler": scheduler, "dask_local": dask_local}
-    executors["progress"] = progress
+    executors = {
+        "workers": workers,
+        "scheduler": scheduler,
+        "dask_local": dask_local,
+        "progress": progress,
+    }
     config, targets, folder, scenario = _prepared(config, out)
     with _locked(folder):
         runner = _Generations(config, targets, folder, scenario, executors)
