@@ -242,6 +242,12 @@ class RouteModel(mesa.Model):
         self._candidate_index = np.full((net.n_locations, width), plans.n_routes)
         for node, routes in enumerate(plans.candidates):
             self._candidate_index[node, : len(routes)] = routes
+        # What the overlap of a location's candidates adds to each in the choice: the logit
+        # scale times -ln(path size), so a route's weight is its path size times its logit
+        # weight (routes.path_size).
+        self._overlap_cost = [
+            mp.choice_noise_eur * mp.path_size_weight * np.asarray(o) for o in plans.overlap
+        ]
         # Who may cross each candidate's first leg alone, by location (`candidate_costs`).
         self._alone_rules: dict[int, tuple[list[float], list[frozenset[str] | None]]] = {}
         self._best_onward: np.ndarray | None = None  # (rows, locations), yesterday's
@@ -497,10 +503,11 @@ class RouteModel(mesa.Model):
                 ]
                 rules = self._alone_rules[node] = ([t[0] for t in terms], [t[1] for t in terms])
             routes = self._candidate_index[node, : len(rules[0])]
+            overlap = self._overlap_cost[node]
             table = self._candidate_rows[key] = CandidateCosts(
                 *rules,
-                self._route_cost_alone[row, routes].tolist(),
-                self._route_cost_smuggled[row, routes].tolist(),
+                (self._route_cost_alone[row, routes] + overlap).tolist(),
+                (self._route_cost_smuggled[row, routes] + overlap).tolist(),
             )
         return table
 
