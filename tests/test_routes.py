@@ -89,7 +89,7 @@ def test_the_choice_weighs_each_candidate_by_its_path_size(model: RouteModel) ->
     a route's logit weight is its path size times its weight by cost."""
     node = model.network.index["Casablanca"]
     row = 1
-    table = model.candidate_costs(row, node)
+    table = model.menu(row, node)
     routes = model.plans.candidates[node]
     noise = model.params.migrants.choice_noise_eur
     sizes = np.exp(-np.asarray(model.plans.overlap[node]))

@@ -40,7 +40,7 @@ from routesim.outcomes import (
     WAITING,
     Outcomes,
 )
-from routesim.routes import CandidateCosts, RoutePlans, build_plans, reference_price
+from routesim.routes import Menu, RoutePlans, build_plans, reference_price
 from routesim.scenario import Policy, Scenario, ScenarioError, Tactic
 from routesim.trips import Trips
 
@@ -248,7 +248,7 @@ class RouteModel(mesa.Model):
         self._overlap_cost = [
             mp.choice_noise_eur * mp.path_size_weight * np.asarray(o) for o in plans.overlap
         ]
-        # Who may cross each candidate's first leg alone, by location (`candidate_costs`).
+        # Who may cross each candidate's first leg alone, by location (`menu`).
         self._alone_rules: dict[int, tuple[list[float], list[frozenset[str] | None]]] = {}
         self._best_onward: np.ndarray | None = None  # (rows, locations), yesterday's
 
@@ -487,29 +487,34 @@ class RouteModel(mesa.Model):
             route = onward[route]
         return costs
 
-    def candidate_costs(self, row: int, node: int) -> CandidateCosts:
+    def menu(self, row: int, node: int) -> Menu:
         """Today's candidate routes from `node` (`plans.candidates[node]`, in that order) for
-        one row: the skill each first leg asks of one crossing alone, the nationalities that
-        may fly it alone if it is a visa-free flight, the cost if one crosses that leg alone,
-        and if not. Built once a day per (row, location) in use: a decision reads about a dozen
-        of the day's hundreds of route costs."""
+        one row: from what skill its people cross each first leg alone (never, on a flight
+        their nationality may not take alone), the cost if they do, and if not. Built once a
+        day per (row, location) in use: a decision reads a few dozen of the day's route costs.
+        A row's people share a nationality (the network of origin is the nationality)."""
         key = row * self.network.n_locations + node
-        table = self._candidate_rows.get(key)
-        if table is None:
+        menu = self._menus.get(key)
+        if menu is None:
             rules = self._alone_rules.get(node)
             if rules is None:  # changes only with a policy (visa-free flights)
                 terms = [
                     self._alone_terms(self.plans.first_leg[r]) for r in self.plans.candidates[node]
                 ]
                 rules = self._alone_rules[node] = ([t[0] for t in terms], [t[1] for t in terms])
-            routes = self._candidate_index[node, : len(rules[0])]
+            nationality = self.networks[row // len(self._risk_weight)]
+            alone_from = [
+                need if visa is None or nationality in visa else math.inf
+                for need, visa in zip(*rules, strict=True)
+            ]
+            routes = self._candidate_index[node, : len(alone_from)]
             overlap = self._overlap_cost[node]
-            table = self._candidate_rows[key] = CandidateCosts(
-                *rules,
+            menu = self._menus[key] = Menu(
+                alone_from,
                 (self._route_cost_alone[row, routes] + overlap).tolist(),
                 (self._route_cost_smuggled[row, routes] + overlap).tolist(),
             )
-        return table
+        return menu
 
     def home_cost(self, migrant: Migrant) -> float:
         """What going home costs from where a person is: the way back, or a flight home."""
@@ -675,9 +680,7 @@ class RouteModel(mesa.Model):
         self._self_risks = risks[:, :, SELF]
         self._heard_caught = self._as_travellers(caught[..., SMUGGLED], caught[..., SELF])
         self._setback = (setback + mp.interception_harm_eur).reshape(*cost.shape)
-        self._candidate_rows: dict[
-            int, list[tuple[int, float, frozenset[str] | None, float, float]]
-        ] = {}
+        self._menus: dict[int, Menu] = {}
 
     def _as_travellers(self, smuggled: np.ndarray, alone: np.ndarray) -> np.ndarray:
         """A per-leg quantity as the people crossing the leg meet it: with a smuggler where

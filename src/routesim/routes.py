@@ -14,9 +14,10 @@ its own (`onward`), so a person moving along its plan holds a route id at every 
 
 from __future__ import annotations
 
+import bisect
 import itertools
-from dataclasses import dataclass
-from typing import NamedTuple
+import math
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.sparse import csr_matrix
@@ -37,14 +38,32 @@ def reference_price(network: RouteNetwork) -> np.ndarray:
     return needed * smuggled + (1 - needed) * legs["self_cost_eur"].to_numpy()
 
 
-class CandidateCosts(NamedTuple):
+@dataclass(slots=True)
+class Menu:
     """A location's candidate routes as one row (network of origin x risk class) sees them
     today, one entry per candidate in `RoutePlans.candidates` order."""
 
-    needs: list[float]  # the skill the first leg asks of one crossing it alone
-    visas: list[frozenset[str] | None]  # who may fly it alone, if a visa-free flight
+    alone_from: list[float]  # the skill from which the row's people cross the first leg alone
     alone: list[float]  # the route's cost for one who crosses the first leg alone
     smuggled: list[float]  # and for one who cannot
+    levels: list[float] = field(init=False)
+    _by_level: dict[int, list[float]] = field(init=False, default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.levels = sorted({t for t in self.alone_from if math.isfinite(t)})
+
+    def costs(self, skill: float) -> list[float]:
+        """Each route's cost for a person of `skill`: alone where it can cross the first leg
+        alone, else with a smuggler. People whose skill clears the same thresholds see the same
+        costs, so each such list is built once a day and shared: copy it to change it."""
+        level = bisect.bisect_right(self.levels, skill)
+        costs = self._by_level.get(level)
+        if costs is None:
+            costs = self._by_level[level] = [
+                a if skill >= t else c
+                for t, a, c in zip(self.alone_from, self.alone, self.smuggled, strict=True)
+            ]
+        return costs
 
 
 @dataclass(frozen=True, eq=False)

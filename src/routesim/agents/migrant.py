@@ -202,16 +202,9 @@ class Migrant(mesa.Agent):
         params = model.params.migrants
         plans = model.plans
         node = self.node
-        # Hot: one call per revision, over about a dozen routes, in plain lists.
-        # `RouteModel.can_go_alone`'s rule, inlined on the day's table: one call per route cost
-        # more than the rest of the choice.
-        skill, nationality = self.skill, self.nationality
-        table = model.candidate_costs(self.row, node)
+        # Hot: one call per revision, over a few dozen routes, in plain lists.
         routes = plans.candidates[node]
-        costs = [
-            c_alone if skill >= need and (visa is None or nationality in visa) else c_smuggled
-            for need, visa, c_alone, c_smuggled in zip(*table, strict=True)
-        ]
+        costs = model.menu(self.row, node).costs(self.skill)[:]
         if current != NO_ROUTE:
             switching = params.switching_cost_eur
             at = plans.position[node].get(current)
