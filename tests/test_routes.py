@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from routesim import RouteModel
-from routesim.routes import NO_ROUTE, path_size
+from routesim.routes import NO_ROUTE
 
 from .conftest import small
 
@@ -48,54 +48,29 @@ def test_each_origin_offers_more_than_one_corridor_and_the_road_back(model: Rout
     assert any(plans.first_leg[r] == back for r in plans.candidates[tangier])
 
 
-def test_every_crossing_into_europe_is_on_the_menu_wherever_it_can_be_reached(
-    model: RouteModel,
-) -> None:
-    """People choose where to leave from: from Casablanca, the boat from Laayoune is on the
-    menu although the reference cost prefers Senegal's cheaper boats, 2,000 km further on."""
-    plans, net = model.plans, model.network
-    crossings = np.flatnonzero(net.legs["to_kind"] == "destination")
-    reach = plans.travel_cost
-    for node, routes in enumerate(plans.candidates):
-        if model.is_destination[node]:
-            continue
-        last = {plans.legs[r][-1] for r in routes}
-        for crossing in crossings:
-            coast = model.leg_src[crossing]
-            if coast == node or np.isfinite(reach[node, coast]):
-                assert crossing in last, (node, crossing)
-    casablanca = net.index["Casablanca"]
-    direct = (
-        net.leg_index[("Casablanca", "Laayoune")],
-        net.leg_index[("Laayoune", "Canary Islands")],
-    )
-    assert direct in [plans.legs[r] for r in plans.candidates[casablanca]]
-
-
-def test_routes_that_share_legs_count_as_about_one_alternative() -> None:
-    """Path size: a route alone on its legs counts 1; k routes differing only in a cheap
-    detour count about 1/k each, so listing more ways to one coast does not draw people to it."""
-    cost = np.array([100.0, 1000.0, 1.0, 1.0, 500.0])
-    routes = [(0, 1), (2, 3, 1), (4,)]  # two ways to one boat (leg 1), and another boat
-    sizes = path_size([0, 1, 2], routes, cost)
-    assert sizes[2] == pytest.approx(1.0)
-    assert sizes[0] == pytest.approx((100 + 500) / 1100)
-    assert sizes[1] == pytest.approx((1 + 1 + 500) / 1002)
-    assert sizes[0] + sizes[1] == pytest.approx(1.0, abs=0.11)  # the boat's two ways: ~ one
-
-
-def test_the_choice_weighs_each_candidate_by_its_path_size(model: RouteModel) -> None:
-    """The day's candidate table adds the logit scale times -ln(path size) to each route:
-    a route's logit weight is its path size times its weight by cost."""
-    node = model.network.index["Casablanca"]
+def test_a_menu_costs_each_route_alone_where_skill_and_papers_allow(model: RouteModel) -> None:
+    """The day's menu gives each person the cost of crossing a route's first leg alone where its
+    skill and nationality let it, else with a smuggler; people of one skill level share it."""
+    node = model.network.index["Agadez"]
     row = 1
-    table = model.menu(row, node)
+    menu = model.menu(row, node)
+    nationality = model.networks[row // len(model._risk_weight)]
     routes = model.plans.candidates[node]
-    noise = model.params.migrants.choice_noise_eur
-    sizes = np.exp(-np.asarray(model.plans.overlap[node]))
-    plain = model._route_cost_smuggled[row, routes]
-    np.testing.assert_allclose(np.asarray(table.smuggled) - plain, -noise * np.log(sizes))
-    assert (sizes < 1).any() and (sizes <= 1 + 1e-12).all()
+    for skill in np.linspace(0.0, 0.999, 41):
+        rule = [
+            menu.alone[i]
+            if model.can_go_alone(model.plans.first_leg[r], _Person(skill, nationality))
+            else menu.smuggled[i]
+            for i, r in enumerate(routes)
+        ]
+        assert menu.costs(float(skill)) == rule
+    low, high = menu.levels[0], menu.levels[1]
+    assert menu.costs(low) is menu.costs((low + high) / 2)  # one list per level
+
+
+class _Person:
+    def __init__(self, skill: float, nationality: str) -> None:
+        self.skill, self.nationality = skill, nationality
 
 
 def test_policies_change_what_routes_cost_not_which_routes_there_are() -> None:

@@ -242,12 +242,6 @@ class RouteModel(mesa.Model):
         self._candidate_index = np.full((net.n_locations, width), plans.n_routes)
         for node, routes in enumerate(plans.candidates):
             self._candidate_index[node, : len(routes)] = routes
-        # What the overlap of a location's candidates adds to each in the choice: the logit
-        # scale times -ln(path size), so a route's weight is its path size times its logit
-        # weight (routes.path_size).
-        self._overlap_cost = [
-            mp.choice_noise_eur * mp.path_size_weight * np.asarray(o) for o in plans.overlap
-        ]
         # Who may cross each candidate's first leg alone, by location (`menu`).
         self._alone_rules: dict[int, tuple[list[float], list[frozenset[str] | None]]] = {}
         self._best_onward: np.ndarray | None = None  # (rows, locations), yesterday's
@@ -508,11 +502,10 @@ class RouteModel(mesa.Model):
                 for need, visa in zip(*rules, strict=True)
             ]
             routes = self._candidate_index[node, : len(alone_from)]
-            overlap = self._overlap_cost[node]
             menu = self._menus[key] = Menu(
                 alone_from,
-                (self._route_cost_alone[row, routes] + overlap).tolist(),
-                (self._route_cost_smuggled[row, routes] + overlap).tolist(),
+                self._route_cost_alone[row, routes].tolist(),
+                self._route_cost_smuggled[row, routes].tolist(),
             )
         return menu
 

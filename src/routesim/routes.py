@@ -79,8 +79,6 @@ class RoutePlans:
     # candidates that use it (a person's own failures on a leg weigh on those routes)
     position: list[dict[int, int]]
     through: list[dict[int, list[int]]]
-    # by location: each candidate's overlap with the others, -ln(path size) (`path_size`)
-    overlap: list[list[float]]
     incidence: csr_matrix  # (routes, legs): 1 where a route uses a leg
     travel_cost: np.ndarray  # (locations, locations): reference cost of the cheapest way a -> b
 
@@ -90,29 +88,22 @@ class RoutePlans:
 
 
 def build_plans(network: RouteNetwork, leg_cost: np.ndarray, per_corridor: int) -> RoutePlans:
-    """Candidate routes from every location, the cheapest under `leg_cost` (one reference cost
-    per leg) of each kind:
-    - for each leg out of it and each corridor (the Central and Western Mediterranean, the
-      Atlantic), that leg and then the cheapest way on to each of the corridor's `per_corridor`
-      destinations cheapest to reach that way, never coming back through the location. Every
-      first step and every corridor it leads to is on the menu, so a person can always go on,
-      sideways or back;
-    - for each crossing into Europe (a boat from one coast, a fence), the cheapest way to it.
-      People choose where to leave from: a coast the reference cost passes over (Laayoune for
-      people in Casablanca, when Senegal's boats are cheaper but 2,000 km further) is on the
-      menu, so that when the coasts preferred are patrolled, people can turn to it.
-    Every suffix is added as a route."""
+    """Candidate routes from every location: for each leg out of it and each corridor (the
+    Central and Western Mediterranean, the Atlantic), that leg and then the cheapest way on
+    under `leg_cost` (one reference cost per leg) to each of the corridor's `per_corridor`
+    destinations cheapest to reach that way, never coming back through the location. Every
+    first step and every corridor it leads to is on the menu, so a person can always go on,
+    sideways or back; every suffix is added as a route."""
     legs = network.legs
     src, dst = legs["src"].to_numpy(), legs["dst"].to_numpy()
     n = network.n_locations
     weights = csr_matrix((np.maximum(leg_cost, 1e-6), (src, dst)), shape=(n, n))
-    dist, pred = dijkstra(weights, directed=True, return_predecessors=True)
+    dist = dijkstra(weights, directed=True)
     leg_of = {
         (a, b): leg for leg, (a, b) in enumerate(zip(src.tolist(), dst.tolist(), strict=True))
     }
     destinations = network.destinations().tolist()
     is_destination = set(destinations)
-    crossings = [leg for leg, b in enumerate(dst.tolist()) if b in is_destination]
     ends = zip(dst.tolist(), legs["route"], strict=True)
     corridor_of = {b: route for b, route in ends if b in is_destination}
     corridors = [[d for d in destinations if corridor_of.get(d) == c] for c in ROUTES]
@@ -160,13 +151,6 @@ def build_plans(network: RouteNetwork, leg_cost: np.ndarray, per_corridor: int) 
                     nodes = cheapest(back[k], there, target)
                     way = tuple(leg_of[ab] for ab in itertools.pairwise(nodes))
                     found.add(add((leg, *way)))
-        for crossing in crossings:
-            coast = int(src[crossing])
-            if coast != here and not np.isfinite(dist[here, coast]):
-                continue
-            nodes = cheapest(pred[here], here, coast)
-            way = tuple(leg_of[ab] for ab in itertools.pairwise(nodes))
-            found.add(add((*way, crossing)))
         candidates[here] = sorted(found)
     onward = [ids[r[1:]] if len(r) > 1 else NO_ROUTE for r in routes]
     rows = np.repeat(np.arange(len(routes)), [len(r) for r in routes])
@@ -180,34 +164,9 @@ def build_plans(network: RouteNetwork, leg_cost: np.ndarray, per_corridor: int) 
         candidates=candidates,
         position=[{r: i for i, r in enumerate(c)} for c in candidates],
         through=[_places_through(c, routes) for c in candidates],
-        overlap=[(-np.log(path_size(c, routes, leg_cost))).tolist() for c in candidates],
         incidence=incidence,
         travel_cost=dist,
     )
-
-
-def path_size(
-    candidates: list[int], routes: list[tuple[int, ...]], leg_cost: np.ndarray
-) -> np.ndarray:
-    """The path size of each of a menu's routes (Ben-Akiva and Bierlaire 1999): the share of
-    its reference cost on legs of its own, a leg shared by k routes of the menu counting 1/k.
-    1 for a route that shares nothing, 1/k for one of k identical routes. In the choice, a route
-    weighs its path size times its logit weight, so routes that differ only in a detour count
-    as about one alternative, and a corridor does not draw people by having more ways listed."""
-    if not candidates:
-        return np.zeros(0)
-    uses: dict[int, int] = {}
-    for route in candidates:
-        for leg in set(routes[route]):
-            uses[leg] = uses.get(leg, 0) + 1
-    sizes = []
-    for route in candidates:
-        legs = list(dict.fromkeys(routes[route]))
-        cost = np.maximum(leg_cost[legs], 1e-6)
-        sizes.append(
-            float(sum(c / uses[leg] for c, leg in zip(cost, legs, strict=True)) / cost.sum())
-        )
-    return np.array(sizes)
 
 
 def _places_through(candidates: list[int], routes: list[tuple[int, ...]]) -> dict[int, list[int]]:

@@ -187,13 +187,6 @@ class MigrantParams(_Strict):
         ge=1,
         le=4,
     )
-    path_size_weight: NonNegative = _param(
-        1.0,
-        "weight of the path-size correction in route choice (Ben-Akiva and Bierlaire 1999, "
-        "'Discrete choice methods and their applications to short term travel decisions'): "
-        "routes of a menu that share legs count together as about one alternative, not one "
-        "each; 1 is the path-size logit, 0 a plain logit over the routes listed; assumption",
-    )
     switching_cost_eur: NonNegative = _param(
         400.0,
         "what changing a route plan costs (new contacts, a new smuggler, a new story); it keeps "
