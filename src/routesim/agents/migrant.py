@@ -202,7 +202,7 @@ class Migrant(mesa.Agent):
         params = model.params.migrants
         plans = model.plans
         node = self.node
-        # Hot: one call per revision, over a few dozen routes, in plain lists.
+        # Hot: one call per revision, over about fifteen routes, in plain lists.
         routes = plans.candidates[node]
         costs = model.menu(self.row, node).costs(self.skill)[:]
         if current != NO_ROUTE:
