@@ -242,8 +242,9 @@ class RouteModel(mesa.Model):
         self._candidate_index = np.full((net.n_locations, width), plans.n_routes)
         for node, routes in enumerate(plans.candidates):
             self._candidate_index[node, : len(routes)] = routes
-        # Who may cross each candidate's first leg alone, by location (`menu`).
-        self._alone_rules: dict[int, tuple[list[float], list[frozenset[str] | None]]] = {}
+        # From what skill a network's people cross each candidate's first leg alone, and those
+        # thresholds in order, by (network, location) (`menu`; a policy may change them).
+        self._alone_rules: dict[tuple[int, int], tuple[list[float], list[float]]] = {}
         self._best_onward: np.ndarray | None = None  # (rows, locations), yesterday's
 
     def sent_to(self, leg: int) -> tuple[int, int]:
@@ -490,20 +491,19 @@ class RouteModel(mesa.Model):
         key = row * self.network.n_locations + node
         menu = self._menus.get(key)
         if menu is None:
-            rules = self._alone_rules.get(node)
+            network = row // len(self._risk_weight)
+            rules = self._alone_rules.get((network, node))
             if rules is None:  # changes only with a policy (visa-free flights)
-                terms = [
-                    self._alone_terms(self.plans.first_leg[r]) for r in self.plans.candidates[node]
-                ]
-                rules = self._alone_rules[node] = ([t[0] for t in terms], [t[1] for t in terms])
-            nationality = self.networks[row // len(self._risk_weight)]
-            alone_from = [
-                need if visa is None or nationality in visa else math.inf
-                for need, visa in zip(*rules, strict=True)
-            ]
-            routes = self._candidate_index[node, : len(alone_from)]
+                nationality = self.networks[network]
+                alone_from = []
+                for r in self.plans.candidates[node]:
+                    need, visa = self._alone_terms(self.plans.first_leg[r])
+                    alone_from.append(need if visa is None or nationality in visa else math.inf)
+                levels = sorted({t for t in alone_from if math.isfinite(t)})
+                rules = self._alone_rules[(network, node)] = (alone_from, levels)
+            routes = self._candidate_index[node, : len(rules[0])]
             menu = self._menus[key] = Menu(
-                alone_from,
+                *rules,
                 self._route_cost_alone[row, routes].tolist(),
                 self._route_cost_smuggled[row, routes].tolist(),
             )

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import bisect
 import itertools
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -44,13 +43,10 @@ class Menu:
     today, one entry per candidate in `RoutePlans.candidates` order."""
 
     alone_from: list[float]  # the skill from which the row's people cross the first leg alone
+    levels: list[float]  # the distinct finite values of `alone_from`, in order
     alone: list[float]  # the route's cost for one who crosses the first leg alone
     smuggled: list[float]  # and for one who cannot
-    levels: list[float] = field(init=False)
     _by_level: dict[int, list[float]] = field(init=False, default_factory=dict)
-
-    def __post_init__(self) -> None:
-        self.levels = sorted({t for t in self.alone_from if math.isfinite(t)})
 
     def costs(self, skill: float) -> list[float]:
         """Each route's cost for a person of `skill`: alone where it can cross the first leg
