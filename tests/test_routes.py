@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from routesim import RouteModel
-from routesim.routes import NO_ROUTE
+from routesim.agents.migrant import HOME, Migrant, nested_pick
+from routesim.routes import NO_ROUTE, cheapest_by_crossing
 
 from .conftest import small
 
@@ -66,6 +67,90 @@ def test_a_menu_costs_each_route_alone_where_skill_and_papers_allow(model: Route
         assert menu.costs(float(skill)) == rule
     low, high = menu.levels[0], menu.levels[1]
     assert menu.costs(low) is menu.costs((low + high) / 2)  # one list per level
+
+
+def test_every_menu_reaches_every_crossing_that_can_be_reached(model: RouteModel) -> None:
+    """Each crossing into Europe is on the menu of every place that can reach its coast:
+    Casablanca's people can weigh Laayoune's boats as well as Tangier's, not only the coast the
+    reference cost favours for the corridor."""
+    plans, net = model.plans, model.network
+    crossings = set(plans.crossing)
+    src = net.legs["src"].to_numpy()
+    for node, routes in enumerate(plans.candidates):
+        if model.is_destination[node]:
+            continue
+        reach = {
+            c for c in crossings if src[c] == node or np.isfinite(plans.travel_cost[node, src[c]])
+        }
+        assert {plans.crossing[r] for r in routes} == reach, net.locations["name"].iat[node]
+    casablanca = net.index["Casablanca"]
+    assert net.index["Laayoune"] in {plans.coast[r] for r in plans.candidates[casablanca]}
+
+
+def test_a_crossing_counts_once_however_many_ways_to_it_are_listed() -> None:
+    """Crossings are weighed by their cheapest route: listing dearer ways to one changes
+    nothing, and choices follow the nested logit (corridor, coast, crossing, each nest by its
+    logsum)."""
+    routes, crossings, costs = [0, 1, 2, 3], [20, 21, 22, 23], [1000.0, 1300.0, 1500.0, 900.0]
+    least, via = cheapest_by_crossing(routes, crossings, costs)
+    more = cheapest_by_crossing([*routes, 4, 5], [*crossings, 20, 20], [*costs, 1200.0, 1000.0])
+    assert more == (least, via)
+    assert least == dict(zip(crossings, costs, strict=True))
+    # Routes 0 and 1 cross from coast 10, route 2 from coast 11 (one corridor), route 3 from
+    # coast 12 in another corridor.
+    plans = _Nests(coast=[10, 10, 11, 12], corridor=[0, 0, 0, 1])
+    spreads, home = (500.0, 300.0, 150.0), 1100.0
+    rng = np.random.default_rng(3)
+    n = 40_000
+    picks = [nested_pick(least, via, plans, [(HOME, home)], spreads, rng) for _ in range(n)]
+    share = {k: picks.count(k) / n for k in (0, 1, 2, 3, HOME)}
+
+    def logsum(c: np.ndarray, spread: float) -> float:
+        return float(-spread * np.log(np.exp(-c / spread).sum()))
+
+    def logit(c: np.ndarray, spread: float) -> np.ndarray:
+        w = np.exp(-(c - c.min()) / spread)
+        return w / w.sum()
+
+    top, coast, crossing = spreads
+    in_coast = logit(np.array([1000.0, 1300.0]), crossing)
+    coasts = np.array([logsum(np.array([1000.0, 1300.0]), crossing), 1500.0])
+    in_corridor = logit(coasts, coast)
+    upper = logit(np.array([logsum(coasts, coast), 900.0, home]), top)
+    expected = {
+        0: upper[0] * in_corridor[0] * in_coast[0],
+        1: upper[0] * in_corridor[0] * in_coast[1],
+        2: upper[0] * in_corridor[1],
+        3: upper[1],
+        HOME: upper[2],
+    }
+    for k, p in expected.items():
+        assert share[k] == pytest.approx(p, abs=4 * np.sqrt(p * (1 - p) / n)), k
+
+
+class _Nests:
+    def __init__(self, coast: list[int], corridor: list[int]) -> None:
+        self.coast, self.corridor = coast, corridor
+
+
+def test_own_failures_reprice_only_the_crossings_they_touch() -> None:
+    """The hot path (the day's per-crossing summary, with only the crossings of routes through
+    legs one failed on looked at again) gives what weighing every route with them gives."""
+    model = RouteModel(small(warmup_days=0))
+    for _ in range(120):
+        model.step()
+    people = [
+        a for a in model.agents_by_type[Migrant] if a.memory and not model.is_destination[a.node]
+    ]
+    assert len(people) > 20
+    shift = model.params.migrants.switching_cost_eur
+    for person in people:
+        menu = model.menu(person.row, person.node)
+        failed = person._failure_costs()
+        least, via = person._after_failures(menu, *menu.by_crossing(person.skill), failed)
+        full, full_via = person._by_crossing_own(menu, NO_ROUTE, shift, np.inf, 0.0)
+        assert via == full_via
+        assert least == pytest.approx(full)
 
 
 class _Person:

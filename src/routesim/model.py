@@ -211,10 +211,10 @@ class RouteModel(mesa.Model):
             + vot * np.asarray(self.leg_days)
             + mp.value_of_life_eur * net.legs["base_hazard"].to_numpy()
         )
-        key = ("plans", mp.routes_per_corridor, vot, mp.value_of_life_eur)
+        key = ("plans", vot, mp.value_of_life_eur)
         plans = net.memo.get(key)
         if plans is None:
-            plans = net.memo[key] = build_plans(net, reference, mp.routes_per_corridor)
+            plans = net.memo[key] = build_plans(net, reference)
         self.plans: RoutePlans = plans
         self.route_start: list[int] = [self.leg_src[leg] for leg in plans.first_leg]
         detention = dict(zip(net.countries["iso3"], net.countries["detention_days"], strict=True))
@@ -237,11 +237,13 @@ class RouteModel(mesa.Model):
             np.add.at(sent[leg], nodes, shares)
         self._held_cost = held  # the days an interception holds people, at the value of time
         self._sent = sent  # (legs, locations): where those stopped on a leg are taken
-        # Each location's candidate routes as a padded index (padding: a route that costs inf).
-        width = max(len(c) for c in plans.candidates)
-        self._candidate_index = np.full((net.n_locations, width), plans.n_routes)
-        for node, routes in enumerate(plans.candidates):
-            self._candidate_index[node, : len(routes)] = routes
+        # Each location's candidate routes, end to end, where each location's begin (a location
+        # without any: the padding route, which costs inf), and the crossings they end on.
+        listed = [c or [plans.n_routes] for c in plans.candidates]
+        self._candidate_flat = np.concatenate(listed)
+        self._candidate_starts = np.cumsum([0] + [len(c) for c in listed[:-1]])
+        self._candidate_crossings = [[plans.crossing[r] for r in c] for c in plans.candidates]
+        self._candidate_arrays = [np.asarray(c, dtype=np.intp) for c in plans.candidates]
         # From what skill a network's people cross each candidate's first leg alone, and those
         # thresholds in order, by (network, location) (`menu`; a policy may change them).
         self._alone_rules: dict[tuple[int, int], tuple[list[float], list[float]]] = {}
@@ -501,8 +503,10 @@ class RouteModel(mesa.Model):
                     alone_from.append(need if visa is None or nationality in visa else math.inf)
                 levels = sorted({t for t in alone_from if math.isfinite(t)})
                 rules = self._alone_rules[(network, node)] = (alone_from, levels)
-            routes = self._candidate_index[node, : len(rules[0])]
+            routes = self._candidate_arrays[node]
             menu = self._menus[key] = Menu(
+                self.plans.candidates[node],
+                self._candidate_crossings[node],
                 *rules,
                 self._route_cost_alone[row, routes].tolist(),
                 self._route_cost_smuggled[row, routes].tolist(),
@@ -650,7 +654,9 @@ class RouteModel(mesa.Model):
                 )
             routes = np.asarray((self.plans.incidence @ expected.T).T)
             padded = np.concatenate([routes, np.full((len(routes), 1), np.inf)], axis=1)
-            best = padded[:, self._candidate_index].min(axis=2)
+            best = np.minimum.reduceat(
+                padded[:, self._candidate_flat], self._candidate_starts, axis=1
+            )
             best[:, self.is_destination] = 0.0
             # Taken where no route leads on (none in the packaged network): as bad as giving up.
             self._best_onward = np.where(np.isfinite(best), best, mp.migration_value_eur)

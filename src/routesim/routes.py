@@ -1,12 +1,17 @@
-"""Route plans: a few candidate paths from every location to Europe, and what going back costs.
+"""Route plans: candidate paths from every location to Europe, and what going back costs.
 
 A migrant chooses a whole route (legs to a destination), follows it and revises it on events.
 Searching paths per person would cost a shortest-path search per decision; instead every location
-gets its candidates once per network: each leg out of it, then the cheapest way on to each
-corridor under a policy-free reference cost (the reported price, time and the leg's base death
-risk). Each day the model re-scores them with what people believe (`RouteModel._plan`), and each
-person adds its own experience (`Migrant`). Policies never change the candidates, only their
-scores: a patrolled coast stays on the menu, dearer, and the road back or sideways is on it too.
+gets its candidates once per network: each leg out of it, then the cheapest way on under a
+policy-free reference cost (the reported price, time and the leg's base death risk) to each
+crossing into Europe. Each day the model re-scores them with what people believe
+(`RouteModel._plan`), and each person adds its own experience (`Migrant`). Policies never change
+the candidates, only their scores: a patrolled coast stays on the menu, dearer, and the road back
+or sideways is on it too.
+
+A person weighs crossings, not listed routes (`migrant.nested_pick`): each crossing by its
+cheapest route today, so that how many ways to a crossing are listed does not weigh on whether
+it is chosen.
 
 The route table is closed under suffixes: the rest of a route after its first leg is a route of
 its own (`onward`), so a person moving along its plan holds a route id at every step.
@@ -16,6 +21,7 @@ from __future__ import annotations
 
 import bisect
 import itertools
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -42,11 +48,16 @@ class Menu:
     """A location's candidate routes as one row (network of origin x risk class) sees them
     today, one entry per candidate in `RoutePlans.candidates` order."""
 
+    routes: list[int]  # the candidates' route ids
+    crossings: list[int]  # and the crossing each ends on
     alone_from: list[float]  # the skill from which the row's people cross the first leg alone
     levels: list[float]  # the distinct finite values of `alone_from`, in order
     alone: list[float]  # the route's cost for one who crosses the first leg alone
     smuggled: list[float]  # and for one who cannot
     _by_level: dict[int, list[float]] = field(init=False, default_factory=dict)
+    _crossings_by_level: dict[int, tuple[dict[int, float], dict[int, int]]] = field(
+        init=False, default_factory=dict
+    )
 
     def costs(self, skill: float) -> list[float]:
         """Each route's cost for a person of `skill`: alone where it can cross the first leg
@@ -61,6 +72,29 @@ class Menu:
             ]
         return costs
 
+    def by_crossing(self, skill: float) -> tuple[dict[int, float], dict[int, int]]:
+        """`cheapest_by_crossing` of `costs(skill)`, shared in the same way."""
+        level = bisect.bisect_right(self.levels, skill)
+        best = self._crossings_by_level.get(level)
+        if best is None:
+            best = self._crossings_by_level[level] = cheapest_by_crossing(
+                self.routes, self.crossings, self.costs(skill)
+            )
+        return best
+
+
+def cheapest_by_crossing(
+    routes: list[int], crossings: list[int], costs: list[float]
+) -> tuple[dict[int, float], dict[int, int]]:
+    """By crossing: the least of `costs` among the `routes` ending on it, and that route (the
+    first listed among equals). Unreachable crossings (infinite costs) are left out."""
+    least: dict[int, float] = {}
+    via: dict[int, int] = {}
+    for route, crossing, cost in zip(routes, crossings, costs, strict=True):
+        if cost < least.get(crossing, math.inf):
+            least[crossing], via[crossing] = cost, route
+    return least, via
+
 
 @dataclass(frozen=True, eq=False)
 class RoutePlans:
@@ -69,6 +103,9 @@ class RoutePlans:
     legs: list[tuple[int, ...]]  # by route id
     leg_sets: list[frozenset[int]]  # the same, for membership tests
     first_leg: list[int]
+    crossing: list[int]  # by route id: its last leg, into Europe
+    coast: list[int]  # by route id: the location its crossing leaves from
+    corridor: list[int]  # by route id: its crossing's corridor, an index into `ROUTES`
     onward: list[int]  # route id of the rest after the first leg (NO_ROUTE after the last)
     candidates: list[list[int]]  # by location: the route ids a person there chooses among
     # by location: route id -> its place among the candidates, and leg -> the places of the
@@ -83,13 +120,12 @@ class RoutePlans:
         return len(self.legs)
 
 
-def build_plans(network: RouteNetwork, leg_cost: np.ndarray, per_corridor: int) -> RoutePlans:
-    """Candidate routes from every location: for each leg out of it and each corridor (the
-    Central and Western Mediterranean, the Atlantic), that leg and then the cheapest way on
-    under `leg_cost` (one reference cost per leg) to each of the corridor's `per_corridor`
-    destinations cheapest to reach that way, never coming back through the location. Every
-    first step and every corridor it leads to is on the menu, so a person can always go on,
-    sideways or back; every suffix is added as a route."""
+def build_plans(network: RouteNetwork, leg_cost: np.ndarray) -> RoutePlans:
+    """Candidate routes from every location: for each leg out of it and each crossing into
+    Europe, that leg, then the cheapest way under `leg_cost` (one reference cost per leg) to the
+    crossing's coast, never coming back through the location, then the crossing. Every first
+    step and every crossing it leads to is on the menu, so a person can always go on, sideways
+    or back, and weigh any crossing it can reach; every suffix is added as a route."""
     legs = network.legs
     src, dst = legs["src"].to_numpy(), legs["dst"].to_numpy()
     n = network.n_locations
@@ -98,11 +134,8 @@ def build_plans(network: RouteNetwork, leg_cost: np.ndarray, per_corridor: int) 
     leg_of = {
         (a, b): leg for leg, (a, b) in enumerate(zip(src.tolist(), dst.tolist(), strict=True))
     }
-    destinations = network.destinations().tolist()
-    is_destination = set(destinations)
-    ends = zip(dst.tolist(), legs["route"], strict=True)
-    corridor_of = {b: route for b, route in ends if b in is_destination}
-    corridors = [[d for d in destinations if corridor_of.get(d) == c] for c in ROUTES]
+    is_destination = set(network.destinations().tolist())
+    crossings = np.flatnonzero(np.isin(dst, list(is_destination))).tolist()
     ids: dict[tuple[int, ...], int] = {}
     routes: list[tuple[int, ...]] = []
 
@@ -141,12 +174,13 @@ def build_plans(network: RouteNetwork, leg_cost: np.ndarray, per_corridor: int) 
             if there in is_destination:
                 found.add(add((leg,)))
                 continue
-            for corridor in corridors:
-                reachable = [d for d in corridor if np.isfinite(far[k, d])]
-                for target in sorted(reachable, key=lambda d: far[k, d])[:per_corridor]:
-                    nodes = cheapest(back[k], there, target)
-                    way = tuple(leg_of[ab] for ab in itertools.pairwise(nodes))
-                    found.add(add((leg, *way)))
+            for crossing in crossings:
+                coast = int(src[crossing])
+                if coast == here or not np.isfinite(far[k, coast]):
+                    continue
+                nodes = cheapest(back[k], there, coast)
+                way = tuple(leg_of[ab] for ab in itertools.pairwise(nodes))
+                found.add(add((leg, *way, crossing)))
         candidates[here] = sorted(found)
     onward = [ids[r[1:]] if len(r) > 1 else NO_ROUTE for r in routes]
     rows = np.repeat(np.arange(len(routes)), [len(r) for r in routes])
@@ -156,6 +190,9 @@ def build_plans(network: RouteNetwork, leg_cost: np.ndarray, per_corridor: int) 
         legs=routes,
         leg_sets=[frozenset(r) for r in routes],
         first_leg=[r[0] for r in routes],
+        crossing=[r[-1] for r in routes],
+        coast=[int(src[r[-1]]) for r in routes],
+        corridor=[ROUTES.index(legs["route"].iat[r[-1]]) for r in routes],
         onward=onward,
         candidates=candidates,
         position=[{r: i for i, r in enumerate(c)} for c in candidates],

@@ -168,7 +168,10 @@ class MigrantParams(_Strict):
         3_000.0, "weight of being kidnapped or exploited on a leg; assumption"
     )
     choice_noise_eur: Positive = _param(
-        350.0, "logit scale: how much choices scatter around the cheapest; assumption"
+        350.0,
+        "logit scale: how much choices between corridors, a visa and going home scatter around "
+        "the cheapest (coast_noise_share and crossing_noise_share: within a corridor); "
+        "assumption",
     )
     migration_value_eur: Positive = _param(
         12_000.0,
@@ -179,13 +182,23 @@ class MigrantParams(_Strict):
     migration_value_spread: NonNegative = _param(
         0.8, "log-normal spread of the value of reaching Europe between people; assumption"
     )
-    routes_per_corridor: int = _param(
-        2,
-        "candidate routes a person weighs per next leg and corridor (Central, Western "
-        "Mediterranean, Atlantic): that leg, then the cheapest way on to this many of the "
-        "corridor's destinations (routes.py); assumption",
-        ge=1,
-        le=4,
+    coast_noise_share: float = _param(
+        0.5,
+        "how much choices among one corridor's coasts scatter, as a share of choice_noise_eur: "
+        "below 1 a corridor's coasts are closer substitutes for each other than for another "
+        "corridor, a visa or going home (a nested logit: Ben-Akiva and Lerman 1985, ch. 10); "
+        "assumption",
+        gt=0,
+        le=1,
+    )
+    crossing_noise_share: float = _param(
+        0.5,
+        "how much choices among the crossings from one coast (Tangier to Ceuta or to Andalusia) "
+        "scatter, as a share of the coasts' spread: below 1 they are closer substitutes for "
+        "each other than for another coast (the same smugglers' market, the same departure "
+        "beaches); assumption",
+        gt=0,
+        le=1,
     )
     switching_cost_eur: NonNegative = _param(
         400.0,

@@ -31,7 +31,7 @@ from routesim.outcomes import (
     WAITING,
     WORKING,
 )
-from routesim.routes import NO_ROUTE
+from routesim.routes import NO_ROUTE, Menu, RoutePlans, cheapest_by_crossing
 
 if TYPE_CHECKING:
     from routesim.agents.armed_group import ArmedGroup
@@ -195,55 +195,48 @@ class Migrant(mesa.Agent):
         self._choose(route, budget=math.inf)
 
     def _choose(self, current: int, budget: float, wage: float = 0.0) -> None:
-        """A logit over the routes from here (and its current plan), whose first leg it can pay
-        if `budget` is finite, a legal pathway where one is open, and going home. With a `wage`,
-        a route whose fare is beyond its cash costs the days of work that would pay for it."""
+        """Choose among the crossings reached by the routes from here (and its current plan),
+        each by its cheapest route whose first leg it can pay if `budget` is finite, a legal
+        pathway where one is open, and going home (`nested_pick`). With a `wage`, a route whose
+        fare is beyond its cash costs the days of work that would pay for it.
+
+        Every option but the plan costs the switching cost more; the choice is the same with
+        the plan that much cheaper instead, which keeps the day's per-crossing summary shared."""
         model = self.model
         params = model.params.migrants
         plans = model.plans
         node = self.node
-        # Hot: one call per revision, over about fifteen routes, in plain lists.
-        routes = plans.candidates[node]
-        costs = model.menu(self.row, node).costs(self.skill)[:]
-        if current != NO_ROUTE:
-            switching = params.switching_cost_eur
-            at = plans.position[node].get(current)
-            plan_cost = costs[at] if at is not None else model.route_cost(self.row, current)
-            costs = [c + switching for c in costs]  # every route but the plan: staying is free
-            if at is None:
-                routes = [*routes, current]
-                costs.append(plan_cost)
-            else:
-                costs[at] = plan_cost
-        if self.memory is not None:  # its own failures weigh on the routes through those legs
-            extra = [0.0] * len(costs)
-            through = plans.through[node]
-            appended = len(routes) > len(plans.candidates[node])  # the plan, if not a candidate
-            for leg, (caught, waited) in self.memory.items():
-                cost = model.own_failure_cost(self, leg, caught, waited)
-                for i in through.get(leg, ()):
-                    extra[i] += cost
-                if appended and leg in plans.leg_sets[current]:
-                    extra[-1] += cost
-            costs = [c + e if e else c for c, e in zip(costs, extra, strict=True)]
-        if budget < math.inf:
-            price = model.first_leg_price
-            kept = [(r, c) for r, c in zip(routes, costs, strict=True) if price(r, self) <= budget]
-            routes, costs = [r for r, _ in kept], [c for _, c in kept]
-        elif wage > 0:  # the days of work its fares to Europe need, not only the next one
-            days_cost = params.value_of_time_eur_per_day / wage
-            fare, cash = model.route_fare, self.cash
-            costs = [
-                c + max(0.0, fare(r, self) - cash) * days_cost
-                for r, c in zip(routes, costs, strict=True)
-            ]
-        options = [*routes, HOME]
+        menu = model.menu(self.row, node)
+        shift = params.switching_cost_eur if current != NO_ROUTE else 0.0
+        if budget < math.inf or wage > 0:
+            least, via = self._by_crossing_own(menu, current, shift, budget, wage)
+        else:  # hot: most choices, a walk over the crossings and one's own failures
+            least, via = menu.by_crossing(self.skill)
+            failed = self._failure_costs() if self.memory is not None else None
+            if failed is not None:
+                least, via = self._after_failures(menu, least, via, failed)
+            if current != NO_ROUTE:
+                at = plans.position[node].get(current)
+                if at is None:
+                    plan = model.route_cost(self.row, current)
+                else:
+                    plan = menu.costs(self.skill)[at]
+                if failed is not None:
+                    legs = plans.leg_sets[current]
+                    plan += sum(cost for leg, cost in failed.items() if leg in legs)
+                crossing = plans.crossing[current]
+                if plan - shift < least.get(crossing, math.inf):
+                    least = {**least, crossing: plan - shift}
+                    via = {**via, crossing: current}
+        outside = [(HOME, model.home_cost(self) + self.debt + self.value - shift)]
         wait = model.legal_wait_days(self)
         if wait is not None and model.legal_ticket_eur <= budget:
-            options.insert(-1, LEGAL)
-            costs.append(model.legal_ticket_eur + params.value_of_time_eur_per_day * wait)
-        costs.append(model.home_cost(self) + self.debt + self.value)
-        choice = logit_pick(options, costs, params.choice_noise_eur, model.rng)
+            legal = model.legal_ticket_eur + params.value_of_time_eur_per_day * wait
+            outside.insert(0, (LEGAL, legal - shift))
+        noise = params.choice_noise_eur
+        coast_noise = noise * params.coast_noise_share
+        spreads = (noise, coast_noise, coast_noise * params.crossing_noise_share)
+        choice = nested_pick(least, via, plans, outside, spreads, model.rng)
         self.revise = False
         if choice == HOME:
             self.go_home()
@@ -255,6 +248,92 @@ class Migrant(mesa.Agent):
             if wage > 0:
                 self.saving_for = choice
             self._take(choice, budget)
+
+    def _failure_costs(self) -> dict[int, float]:
+        """What each leg one has failed on adds to the routes through it (`own_failure_cost`)."""
+        model = self.model
+        assert self.memory is not None
+        return {
+            leg: model.own_failure_cost(self, leg, caught, waited)
+            for leg, (caught, waited) in self.memory.items()
+        }
+
+    def _after_failures(
+        self,
+        menu: Menu,
+        least: dict[int, float],
+        via: dict[int, int],
+        failed: dict[int, float],
+    ) -> tuple[dict[int, float], dict[int, int]]:
+        """The per-crossing summary with one's own failures added to the routes through those
+        legs: only the crossings those routes end on are looked at again."""
+        plans = self.model.plans
+        node = self.node
+        through = plans.through[node]
+        extra: dict[int, float] = {}
+        for leg, cost in failed.items():
+            if cost:
+                for i in through.get(leg, ()):
+                    extra[i] = extra.get(i, 0.0) + cost
+        if not extra:
+            return least, via
+        least, via = dict(least), dict(via)
+        costs, routes, crossings = menu.costs(self.skill), menu.routes, menu.crossings
+        for crossing in {crossings[i] for i in extra}:
+            low, best = math.inf, NO_ROUTE
+            for i in through[crossing]:  # a crossing is only ever a route's last leg
+                cost = costs[i] + extra.get(i, 0.0)
+                if cost < low:
+                    low, best = cost, routes[i]
+            if best == NO_ROUTE:
+                least.pop(crossing, None)
+                via.pop(crossing, None)
+            else:
+                least[crossing], via[crossing] = low, best
+        return least, via
+
+    def _by_crossing_own(
+        self, menu: Menu, current: int, shift: float, budget: float, wage: float
+    ) -> tuple[dict[int, float], dict[int, int]]:
+        """The per-crossing summary with what is one's own: failures on the legs of a route, a
+        first leg one cannot pay within `budget`, the days of work a fare beyond one's cash
+        takes at `wage`; the plan (if any) `shift` cheaper."""
+        model = self.model
+        plans = model.plans
+        node = self.node
+        routes, crossings = menu.routes, menu.crossings
+        costs = menu.costs(self.skill)[:]
+        if current != NO_ROUTE:
+            at = plans.position[node].get(current)
+            if at is None:
+                routes, crossings = [*routes, current], [*crossings, plans.crossing[current]]
+                costs.append(model.route_cost(self.row, current) - shift)
+            else:
+                costs[at] -= shift
+        if self.memory is not None:  # its own failures weigh on the routes through those legs
+            extra = [0.0] * len(costs)
+            through = plans.through[node]
+            appended = len(routes) > len(menu.routes)  # the plan, if not a candidate
+            for leg, cost in self._failure_costs().items():
+                for i in through.get(leg, ()):
+                    extra[i] += cost
+                if appended and leg in plans.leg_sets[current]:
+                    extra[-1] += cost
+            costs = [c + e if e else c for c, e in zip(costs, extra, strict=True)]
+        if budget < math.inf:
+            price = model.first_leg_price
+            costs = [
+                c if price(r, self) <= budget else math.inf
+                for r, c in zip(routes, costs, strict=True)
+            ]
+        elif wage > 0:  # the days of work its fares to Europe need, not only the next one
+            days_cost = model.params.migrants.value_of_time_eur_per_day / wage
+            fare, cash = model.route_fare, self.cash
+            costs = [
+                c + max(0.0, fare(r, self) - cash) * days_cost
+                for r, c in zip(routes, costs, strict=True)
+            ]
+        return cheapest_by_crossing(routes, crossings, costs)
 
     def _take(self, route: int, budget: float = math.inf) -> None:
         """Set off on the plan's next leg: alone or with a smuggler, paying, borrowing, or
@@ -421,6 +500,55 @@ class Migrant(mesa.Agent):
                 self._count_trafficked()
                 self._repay_debt()
         self.set_state(state)
+
+
+def nested_pick(
+    least: dict[int, float],
+    via: dict[int, int],
+    plans: RoutePlans,
+    outside: list[tuple[int, float]],
+    spreads: tuple[float, float, float],
+    rng: np.random.Generator,
+) -> int:
+    """A route, or an `outside` option (legal pathway, home), by a nested logit.
+
+    Each crossing into Europe counts once, by its cheapest route today (`least`, `via`: a nest
+    whose own spread is nil), so listing more ways to a crossing does not make it likelier. The
+    crossings from one coast form a nest, the coasts of a corridor another; corridors, a visa
+    and going home are weighed at the top. `spreads` are the logit scales of the three levels,
+    top first, each no more than the one above (McFadden 1978): a nest is weighed by the
+    expected least cost of what is in it (its logsum), so the number of a corridor's coasts or
+    of a coast's crossings weighs only as far as they are distinct choices."""
+    top, coast_spread, crossing_spread = spreads
+    coast_of, corridor_of = plans.coast, plans.corridor
+    corridors: dict[int, dict[int, list[int]]] = {}  # corridor -> coast -> its crossings
+    for crossing, route in via.items():
+        corridors.setdefault(corridor_of[route], {}).setdefault(coast_of[route], []).append(
+            crossing
+        )
+    nests = []  # by corridor: its coasts, each with its crossings and its logsum
+    upper = []
+    for coasts in corridors.values():
+        valued = [(_logsum([least[c] for c in cs], crossing_spread), cs) for cs in coasts.values()]
+        nests.append(valued)
+        upper.append(_logsum([v for v, _ in valued], coast_spread))
+    upper += [cost for _, cost in outside]
+    k = logit_pick(range(len(upper)), upper, top, rng)
+    if k >= len(nests):
+        return outside[k - len(nests)][0]
+    coasts = nests[k]
+    crossings = coasts[logit_pick(range(len(coasts)), [v for v, _ in coasts], coast_spread, rng)][1]
+    return via[logit_pick(crossings, [least[c] for c in crossings], crossing_spread, rng)]
+
+
+def _logsum(costs: list[float], spread: float) -> float:
+    """A nest's inclusive cost, as the level above weighs it: the expected least of `costs`
+    each perturbed by Gumbel noise of scale `spread`, but for Euler's constant times `spread`
+    (the same for every nest of a level)."""
+    if len(costs) == 1:
+        return costs[0]
+    low = min(costs)
+    return low - spread * math.log(sum(math.exp((low - c) / spread) for c in costs))
 
 
 def logit_pick(
