@@ -488,7 +488,8 @@ class RouteModel(mesa.Model):
         """Today's candidate routes from `node` (`plans.candidates[node]`, in that order) for
         one row: from what skill its people cross each first leg alone (never, on a flight
         their nationality may not take alone), the cost if they do, and if not. Built once a
-        day per (row, location) in use: a decision reads about fifteen of the day's route costs.
+        day per (row, location) in use: most decisions read only its cheapest route to each of
+        the 22 crossings (`Menu.by_crossing`), not the 64 routes of an average menu.
         A row's people share a nationality (the network of origin is the nationality)."""
         key = row * self.network.n_locations + node
         menu = self._menus.get(key)
