@@ -125,4 +125,5 @@ def test_the_reported_year_is_stationary(baseline) -> None:
         means.append(months.mean())
     slope, error = np.mean(slopes), np.std(slopes, ddof=1) / np.sqrt(len(slopes))
     trend = f"{slope:+.0f} a month (se {error:.0f}) on a mean of {np.mean(means):,.0f}"
+    print(f"monthly arrivals over the reported year: {trend}")  # shown with pytest -rP
     assert abs(slope) < 2 * error or abs(slope) * 12 < 0.05 * np.mean(means), trend

