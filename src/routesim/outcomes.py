@@ -162,6 +162,10 @@ LEG_COLUMNS = (
     # (an overloaded boat or a remote desert track).
     "structured_share",
     "risky_tactic_share",
+    # Each departure's chance of dying on the leg, as the boats or tracks taken and the day's
+    # conditions set it: `deaths` is one draw of it, lumpy because a boat in distress loses
+    # many at once; this is its expectation, for comparing how deadly a leg became.
+    "death_risk",
     *PLACE_COLUMNS,
 )
 ARMED_GROUP_KINDS = ("right_of_way", "ransom", "extortion")  # right-of-way buys protection
@@ -183,6 +187,7 @@ class Outcomes:
         self.leg_risky = np.zeros(n)
         self.leg_crossings = np.zeros(n)
         self.leg_deaths = np.zeros(n)
+        self.leg_expected_deaths = np.zeros(n)
         self.leg_interceptions = np.zeros(n)
         self.leg_fees: list[list[float]] = [[] for _ in range(n)]  # one fee per agent booking
         self.smugglers_active = 0
@@ -240,6 +245,7 @@ class Outcomes:
             self.leg_risky,
             self.leg_crossings,
             self.leg_deaths,
+            self.leg_expected_deaths,
             self.leg_interceptions,
         ):
             arr[:] = 0.0
@@ -290,6 +296,9 @@ class Outcomes:
     def legs_table(self) -> pd.DataFrame:
         legs = self._legs
         fees = self.leg_fees
+        # Trips end (dead, intercepted or across) after they begin: the same people as
+        # `departures` but for those still at sea or on the track when counting began or ended.
+        resolved = self.leg_deaths + self.leg_interceptions + self.leg_crossings
         return pd.DataFrame(
             {
                 "leg_from": legs["from"].to_numpy(),
@@ -307,6 +316,7 @@ class Outcomes:
                 "interceptions": self.leg_interceptions,
                 "structured_share": _share(self.leg_structured, self.leg_smuggled),
                 "risky_tactic_share": _share(self.leg_risky, self.leg_smuggled),
+                "death_risk": _share(self.leg_expected_deaths, resolved),
                 **{c: legs[c].to_numpy() for c in PLACE_COLUMNS},
             }
         )

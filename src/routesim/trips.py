@@ -114,6 +114,7 @@ class Trips:
         # per-call cost dwarfs the work. Each hazard is one vectorised draw for the passengers,
         # compared in plain Python.
         p_death = min(1.0, model.conditions.hazard_now(leg) * trip.hazard)
+        out.leg_expected_deaths[leg] += p_death * n * scale
         if mode in LETHALITY:
             distress = min(1.0, p_death / LETHALITY[mode])
             in_distress = distress > 0 and rng.random() < distress
