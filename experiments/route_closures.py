@@ -124,6 +124,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=12, help="replicates per closure (12)")
     parser.add_argument("--workers", type=int, default=2, help="processes (2)")
+    parser.add_argument(
+        "--days", type=int, nargs="+", default=[0, 180], help="closure start days (0 180)"
+    )
     parser.add_argument("--out", type=Path, help="also write every run's row to this CSV")
     parser.add_argument("--table", type=Path, help="only print the table of a CSV --out wrote")
     args = parser.parse_args()
@@ -132,7 +135,7 @@ def main() -> None:
     else:
         jobs = [("baseline", "", 0, s) for s in range(1, args.seeds + 1)]
         for route in ROUTES:
-            for day in (0, 180):
+            for day in args.days:
                 name = f"{route} from day {day}"
                 jobs += [(name, route, day, s) for s in range(1, args.seeds + 1)]
         context = multiprocessing.get_context("spawn")
