@@ -30,6 +30,12 @@ SMALL = {"name": "small", "scale": 25, "warmup_days": 150, "days": 120, "seed": 
 MEDIUM = {"name": "medium", "scale": 10, "warmup_days": 200, "days": 300}
 
 
+def open_finding(reason: str) -> pytest.MarkDecorator:
+    """An expected failure the model does not meet yet, with its measured reason: strict, so a
+    pass is noticed, and only as a failed assertion, so an error in the test does not pass."""
+    return pytest.mark.xfail(strict=True, raises=AssertionError, reason=reason)
+
+
 def small(size: dict[str, Any] = SMALL, **changes: Any) -> Scenario:
     """The baseline's policies on a small, fast run; `changes` merge in (policies append)."""
     base = Scenario.load(SCENARIOS / "baseline.yaml").model_dump(mode="python")
