@@ -87,10 +87,11 @@ def test_every_menu_reaches_every_crossing_that_can_be_reached(model: RouteModel
     assert net.index["Laayoune"] in {plans.coast[r] for r in plans.candidates[casablanca]}
 
 
-def test_a_crossing_counts_once_however_many_ways_to_it_are_listed() -> None:
+@pytest.mark.parametrize("corridor_spread", [500.0, 250.0], ids=["no-nest", "corridor-nest"])
+def test_a_crossing_counts_once_however_many_ways_to_it_are_listed(corridor_spread: float) -> None:
     """Crossings are weighed by their cheapest route: listing dearer ways to one changes
-    nothing, and choices follow the nested logit (corridor, coast, crossing, each nest by its
-    logsum)."""
+    nothing, and choices follow the nested logit (migrating, corridor, coast, crossing, each
+    nest by its logsum), with or without a nest of the corridors below the top."""
     routes, crossings, costs = [0, 1, 2, 3], [20, 21, 22, 23], [1000.0, 1300.0, 1500.0, 900.0]
     least, via = cheapest_by_crossing(routes, crossings, costs)
     more = cheapest_by_crossing([*routes, 4, 5], [*crossings, 20, 20], [*costs, 1200.0, 1000.0])
@@ -99,7 +100,7 @@ def test_a_crossing_counts_once_however_many_ways_to_it_are_listed() -> None:
     # Routes 0 and 1 cross from coast 10, route 2 from coast 11 (one corridor), route 3 from
     # coast 12 in another corridor.
     plans = _Nests(coast=[10, 10, 11, 12], corridor=[0, 0, 0, 1])
-    spreads, home = (500.0, 300.0, 150.0), 1100.0
+    spreads, home = (500.0, corridor_spread, 200.0, 150.0), 1100.0
     rng = np.random.default_rng(3)
     n = 40_000
     picks = [nested_pick(least, via, plans, [(HOME, home)], spreads, rng) for _ in range(n)]
@@ -112,17 +113,19 @@ def test_a_crossing_counts_once_however_many_ways_to_it_are_listed() -> None:
         w = np.exp(-(c - c.min()) / spread)
         return w / w.sum()
 
-    top, coast, crossing = spreads
+    top, corridor, coast, crossing = spreads
     in_coast = logit(np.array([1000.0, 1300.0]), crossing)
     coasts = np.array([logsum(np.array([1000.0, 1300.0]), crossing), 1500.0])
     in_corridor = logit(coasts, coast)
-    upper = logit(np.array([logsum(coasts, coast), 900.0, home]), top)
+    corridors = np.array([logsum(coasts, coast), 900.0])
+    in_migrating = logit(corridors, corridor)
+    upper = logit(np.array([logsum(corridors, corridor), home]), top)
     expected = {
-        0: upper[0] * in_corridor[0] * in_coast[0],
-        1: upper[0] * in_corridor[0] * in_coast[1],
-        2: upper[0] * in_corridor[1],
-        3: upper[1],
-        HOME: upper[2],
+        0: upper[0] * in_migrating[0] * in_corridor[0] * in_coast[0],
+        1: upper[0] * in_migrating[0] * in_corridor[0] * in_coast[1],
+        2: upper[0] * in_migrating[0] * in_corridor[1],
+        3: upper[0] * in_migrating[1],
+        HOME: upper[1],
     }
     for k, p in expected.items():
         assert share[k] == pytest.approx(p, abs=4 * np.sqrt(p * (1 - p) / n)), k

@@ -169,9 +169,9 @@ class MigrantParams(_Strict):
     )
     choice_noise_eur: Positive = _param(
         350.0,
-        "logit scale: how much choices between corridors, a visa and going home scatter around "
-        "the cheapest (coast_noise_share and crossing_noise_share: within a corridor); "
-        "assumption",
+        "logit scale: how much choices between migrating, a visa and going home scatter "
+        "around the cheapest (corridor_noise_share: between corridors; coast_noise_share and "
+        "crossing_noise_share: within a corridor); assumption",
     )
     migration_value_eur: Positive = _param(
         12_000.0,
@@ -182,12 +182,21 @@ class MigrantParams(_Strict):
     migration_value_spread: NonNegative = _param(
         0.8, "log-normal spread of the value of reaching Europe between people; assumption"
     )
+    corridor_noise_share: float = _param(
+        1.0,
+        "how much choices among corridors scatter, as a share of choice_noise_eur: below 1 "
+        "corridors are closer substitutes for each other than for a visa or going home, so a "
+        "closed route's people turn to another rather than home (a nested logit: Ben-Akiva "
+        "and Lerman 1985, ch. 10); 1, no such nest; assumption",
+        gt=0,
+        le=1,
+    )
     coast_noise_share: float = _param(
         0.5,
-        "how much choices among one corridor's coasts scatter, as a share of choice_noise_eur: "
-        "below 1 a corridor's coasts are closer substitutes for each other than for another "
-        "corridor, a visa or going home (a nested logit: Ben-Akiva and Lerman 1985, ch. 10); "
-        "assumption",
+        "how much choices among one corridor's coasts scatter, as a share of the corridors' "
+        "spread (choice_noise_eur x corridor_noise_share): below 1 a corridor's coasts are "
+        "closer substitutes for each other than for another corridor (a nested logit: "
+        "Ben-Akiva and Lerman 1985, ch. 10); assumption",
         gt=0,
         le=1,
     )

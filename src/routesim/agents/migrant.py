@@ -234,8 +234,9 @@ class Migrant(mesa.Agent):
             legal = model.legal_ticket_eur + params.value_of_time_eur_per_day * wait
             outside.insert(0, (LEGAL, legal - shift))
         noise = params.choice_noise_eur
-        coast_noise = noise * params.coast_noise_share
-        spreads = (noise, coast_noise, coast_noise * params.crossing_noise_share)
+        corridor_noise = noise * params.corridor_noise_share
+        coast_noise = corridor_noise * params.coast_noise_share
+        spreads = (noise, corridor_noise, coast_noise, coast_noise * params.crossing_noise_share)
         choice = nested_pick(least, via, plans, outside, spreads, model.rng)
         self.revise = False
         if choice == HOME:
@@ -507,19 +508,20 @@ def nested_pick(
     via: dict[int, int],
     plans: RoutePlans,
     outside: list[tuple[int, float]],
-    spreads: tuple[float, float, float],
+    spreads: tuple[float, float, float, float],
     rng: np.random.Generator,
 ) -> int:
     """A route, or an `outside` option (legal pathway, home), by a nested logit.
 
     Each crossing into Europe counts once, by its cheapest route today (`least`, `via`: a nest
     whose own spread is nil), so listing more ways to a crossing does not make it likelier. The
-    crossings from one coast form a nest, the coasts of a corridor another; corridors, a visa
-    and going home are weighed at the top. `spreads` are the logit scales of the three levels,
-    top first, each no more than the one above (McFadden 1978): a nest is weighed by the
-    expected least cost of what is in it (its logsum), so the number of a corridor's coasts or
-    of a coast's crossings weighs only as far as they are distinct choices."""
-    top, coast_spread, crossing_spread = spreads
+    crossings from one coast form a nest, the coasts of a corridor another, the corridors a
+    third (migrating at all), weighed at the top against a visa and going home. `spreads` are
+    the logit scales of the four levels, top first, each no more than the one above (McFadden
+    1978): a nest is weighed by the expected least cost of what is in it (its logsum), so the
+    number of corridors, of a corridor's coasts or of a coast's crossings weighs only as far as
+    they are distinct choices."""
+    top, corridor_spread, coast_spread, crossing_spread = spreads
     coast_of, corridor_of = plans.coast, plans.corridor
     corridors: dict[int, dict[int, list[int]]] = {}  # corridor -> coast -> its crossings
     for crossing, route in via.items():
@@ -532,6 +534,12 @@ def nested_pick(
         valued = [(_logsum([least[c] for c in cs], crossing_spread), cs) for cs in coasts.values()]
         nests.append(valued)
         upper.append(_logsum([v for v, _ in valued], coast_spread))
+    if upper and corridor_spread < top:
+        # One draw for both levels: a corridor weighs at the top as the migrating nest's
+        # logsum does, times its own share of that nest (its gap to the logsum, stretched).
+        migrate = _logsum(upper, corridor_spread)
+        stretch = top / corridor_spread
+        upper = [migrate + (cost - migrate) * stretch for cost in upper]
     upper += [cost for _, cost in outside]
     k = logit_pick(range(len(upper)), upper, top, rng)
     if k >= len(nests):
