@@ -89,11 +89,11 @@ def _weekly_gain(closed: list[dict], base: list[dict], weeks: range) -> list[flo
 
 @open_finding(
     (
-        "Open finding of issue 14: on the shipped fit (12 seeds) the Central Mediterranean closed "
-        "from day 180 diverts little (11 % of its loss by the year's end in "
-        "experiments/route_closures.py; 4 % on the previous menu and fit), and the other routes' "
-        "weekly gain in weeks 5 to 12 is not significantly above the first week's (one-sided "
-        "Mann-Whitney p = 0.14 on the previous fit; it still fails on this one)"
+        "Open finding of issue 14: on the shipped fit the Central Mediterranean closed from day "
+        "180 diverts little (6 % of its loss by the year's end, other routes positive on 9 of 12 "
+        "seeds, p = 0.087, in experiments/route_closures.py --seeds 12; 11 % on the previous fit), "
+        "and the other routes' weekly gain in weeks 5 to 12 is not significantly above the first "
+        "week's (one-sided Mann-Whitney p = 0.14 on the previous fit)"
     ),
 )
 def test_a_mid_run_closure_diverts_people_over_weeks_not_on_the_day(

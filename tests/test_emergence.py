@@ -174,11 +174,9 @@ def test_enforcement_pushes_smugglers_to_riskier_boats(runs) -> None:
                 (
                     "Open finding of issue 14: at this test's size (200-day warm-up, 300 days) "
                     "the other routes' gain from a Western closure does not stand out from "
-                    "noise on 12 seeds (six of them, per seed: -2,920 to +10,790 people on "
-                    "about 60,000); at full size (experiments/route_closures.py --seeds 8 "
-                    "--days 0, the shipped fit) it does, barely: positive on 6 of 8 seeds, "
-                    "one-sided Mann-Whitney p = 0.04 (p = 0.0002 on 12 seeds on the previous "
-                    "fit)"
+                    "noise on 12 seeds; at full size (experiments/route_closures.py --seeds 12, "
+                    "the shipped fit) it does, barely: positive on 8 of 12 seeds, one-sided "
+                    "Mann-Whitney p = 0.027, a diversion share of 30 % [-6 %, 37 %]"
                 ),
             ),
         ),
@@ -189,10 +187,9 @@ def test_enforcement_pushes_smugglers_to_riskier_boats(runs) -> None:
                     "Open finding of issue 14: on the refit that doubled the corridors' spread "
                     "(8,996 EUR), the other routes' gain from an Atlantic closure does not "
                     "stand out from noise at this test's size (200-day warm-up, 300 days, 12 "
-                    "seeds); at full size (experiments/route_closures.py --seeds 8 --days 0) "
-                    "it does: positive on 8 of 8 seeds (+960 to +11,040), one-sided "
-                    "Mann-Whitney p = 0.03, a diversion share of 27 % (68 % on the previous "
-                    "fit)"
+                    "seeds); at full size (experiments/route_closures.py --seeds 12) it does: "
+                    "positive on 11 of 12 seeds, one-sided Mann-Whitney p = 0.003, a diversion "
+                    "share of 33 % [19 %, 56 %] (68 % on the previous fit)"
                 ),
             ),
         ),
