@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from routesim.cli import main
-from routesim.outcomes import LEG_COLUMNS, METRICS
+from routesim.outcomes import ARRIVALS_COLUMNS, LEG_COLUMNS, METRICS
 
 from .conftest import SCENARIOS, edited_network
 
@@ -33,7 +33,7 @@ def test_help_teaches() -> None:
         assert words in run_help
 
 
-def test_run_writes_the_three_files_and_a_table(tmp_path: Path, capsys) -> None:
+def test_run_writes_the_four_files_and_a_table(tmp_path: Path, capsys) -> None:
     out = tmp_path / "base"
     assert (
         main(["run", str(SCENARIOS / "baseline.yaml"), "--seed", "4", "--out", str(out), *FAST])
@@ -47,6 +47,7 @@ def test_run_writes_the_three_files_and_a_table(tmp_path: Path, capsys) -> None:
     daily = pd.read_csv(out / "daily.csv")
     assert list(daily.columns[: len(METRICS) + 1]) == ["day", *METRICS] and len(daily) == 20
     assert list(pd.read_csv(out / "legs.csv").columns) == list(LEG_COLUMNS)
+    assert list(pd.read_csv(out / "arrivals.csv").columns) == list(ARRIVALS_COLUMNS)
 
 
 @pytest.mark.parametrize("path", sorted(SCENARIOS.glob("*.yaml")), ids=lambda p: p.stem)

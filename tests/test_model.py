@@ -17,7 +17,7 @@ from routesim.agents.migrant import CAUGHT, Migrant
 from routesim.agents.smuggler import Smuggler, full_cost
 from routesim.information import SELF, SMUGGLED, Information, personal
 from routesim.network import RouteNetwork
-from routesim.outcomes import EXTRA_METRICS, LEG_COLUMNS, METRICS
+from routesim.outcomes import ARRIVALS_COLUMNS, EXTRA_METRICS, LEG_COLUMNS, METRICS
 from routesim.routes import NO_ROUTE
 
 from .conftest import small
@@ -46,6 +46,7 @@ def test_same_seed_same_outputs_and_different_seeds_differ() -> None:
     assert a.summary == b.summary
     pd.testing.assert_frame_equal(a.daily, b.daily)
     pd.testing.assert_frame_equal(a.legs, b.legs)
+    pd.testing.assert_frame_equal(a.arrivals, b.arrivals)
     c = routesim.run(small(), seed=12)
     assert c.metrics != a.metrics
 
@@ -63,8 +64,21 @@ def test_output_contract(small_result: routesim.RunResult, tmp_path) -> None:
     last = r.daily.iloc[-1]
     for name in METRICS:
         assert last[name] == pytest.approx(r.metrics[name])
+    # who arrives where: every arrival by a route is in the route's metric, by nationality
+    assert list(r.arrivals.columns) == list(ARRIVALS_COLUMNS)
+    by_route = r.arrivals.groupby("route")["arrived"].sum()
+    for route in ("central", "western", "atlantic"):
+        assert by_route.get(route, 0.0) == pytest.approx(r.metrics[f"arrived_{route}"])
+    assert by_route.sum() > 0 and r.arrivals["nationality"].nunique() > 3
     out = r.save(tmp_path / "run")
-    assert sorted(p.name for p in out.iterdir()) == ["daily.csv", "legs.csv", "summary.json"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "arrivals.csv",
+        "daily.csv",
+        "legs.csv",
+        "summary.json",
+    ]
+    back = routesim.RunResult.load(out)
+    pd.testing.assert_frame_equal(back.arrivals, r.arrivals, check_dtype=False)
     assert json.loads((out / "summary.json").read_text())["metrics"] == r.metrics
     assert [p.name for p in tmp_path.iterdir()] == ["run"]  # no temporary folders left
 

@@ -52,7 +52,8 @@ examples:
   routesim run scenarios/central-interception.yaml --set policies.libya_coast_guard.enforcement=0.9
 
 outputs (in --out): summary.json (headline metrics), daily.csv (one row per day, cumulative
-counts), legs.csv (one row per leg: departures, crossings, fees, deaths, interceptions).
+counts), legs.csv (one row per leg: departures, crossings, fees, deaths, interceptions),
+arrivals.csv (arrivals by route and nationality).
 All counts are people, whatever the scale.
 """
 
@@ -186,7 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p_run = sub.add_parser(
         "run",
-        help="run one scenario and write summary.json, daily.csv and legs.csv",
+        help="run one scenario and write summary.json, daily.csv, legs.csv and arrivals.csv",
         description="Run one scenario for its days (after a warm-up that fills the routes), "
         "then print the headline metrics and write the output files.",
         epilog=RUN_EPILOG,
@@ -397,7 +398,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         )
         for key, label, fmt in HEADLINE:
             print(f"  {label:<62} {fmt.format(s['metrics'][key]):>14}")
-        print(f"wrote {out}/summary.json, daily.csv, legs.csv")
+        print(f"wrote {out}/summary.json, daily.csv, legs.csv, arrivals.csv")
     return 0
 
 

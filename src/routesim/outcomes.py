@@ -168,6 +168,7 @@ LEG_COLUMNS = (
     "death_risk",
     *PLACE_COLUMNS,
 )
+ARRIVALS_COLUMNS = ("route", "nationality", "arrived")
 ARMED_GROUP_KINDS = ("right_of_way", "ransom", "extortion")  # right-of-way buys protection
 
 
@@ -190,6 +191,8 @@ class Outcomes:
         self.leg_expected_deaths = np.zeros(n)
         self.leg_interceptions = np.zeros(n)
         self.leg_fees: list[list[float]] = [[] for _ in range(n)]  # one fee per agent booking
+        # people arrived in Europe, by (route, nationality): who arrives where
+        self.arrivals: dict[tuple[str, str], float] = defaultdict(float)
         self.smugglers_active = 0
 
     # --- recording (called by agents) ----------------------------------------------------------
@@ -202,6 +205,11 @@ class Outcomes:
 
     def add(self, name: str, people: float = 1.0) -> None:
         self.count[name] += people * self.scale
+
+    def arrival(self, route: str, nationality: str) -> None:
+        """One agent arrives in Europe by sea or land on `route`."""
+        self.count["arrived_" + route] += self.scale
+        self.arrivals[route, nationality] += self.scale
 
     def spawned(self, agents: int) -> None:
         self.at_origin += agents * self.scale
@@ -250,6 +258,7 @@ class Outcomes:
         ):
             arr[:] = 0.0
         self.leg_fees = [[] for _ in range(len(self._legs))]
+        self.arrivals.clear()
 
     # --- reporting --------------------------------------------------------------------------------
 
@@ -292,6 +301,15 @@ class Outcomes:
             "right_of_way_eur": flows.get("right_of_way", 0.0),
         }
         return out
+
+    def arrivals_table(self) -> pd.DataFrame:
+        """Arrivals by route and nationality (people; irregular routes only, not legal pathways),
+        one row per pair that saw any, largest first within each route."""
+        rows = [(route, nat, people) for (route, nat), people in self.arrivals.items()]
+        table = pd.DataFrame(rows, columns=list(ARRIVALS_COLUMNS))
+        return table.sort_values(
+            ["route", "arrived", "nationality"], ascending=[True, False, True], ignore_index=True
+        )
 
     def legs_table(self) -> pd.DataFrame:
         legs = self._legs
@@ -369,24 +387,35 @@ def _ratio(num: float, den: float) -> float:
 
 
 class RunResult:
-    """What one run produced: `.summary` (dict), `.daily` and `.legs` (DataFrames)."""
+    """What one run produced: `.summary` (dict), `.daily`, `.legs` and `.arrivals` (DataFrames:
+    arrivals by route and nationality)."""
 
-    def __init__(self, summary: dict, daily: pd.DataFrame, legs: pd.DataFrame) -> None:
+    def __init__(
+        self,
+        summary: dict,
+        daily: pd.DataFrame,
+        legs: pd.DataFrame,
+        arrivals: pd.DataFrame | None = None,
+    ) -> None:
         self.summary, self.daily, self.legs = summary, daily, legs
+        self.arrivals = (
+            pd.DataFrame(columns=list(ARRIVALS_COLUMNS)) if arrivals is None else arrivals
+        )
 
     @property
     def metrics(self) -> dict[str, float]:
         return self.summary["metrics"]
 
     def save(self, folder: str | Path) -> Path:
-        """Write summary.json, daily.csv and legs.csv into `folder` (other files there are left
-        alone), all three or none."""
+        """Write summary.json, daily.csv, legs.csv and arrivals.csv into `folder` (other files
+        there are left alone), all four or none."""
         folder = Path(folder).resolve()
         write_atomically(
             {
                 folder / "summary.json": self._write_summary,
                 folder / "daily.csv": partial(self.daily.to_csv, index=False),
                 folder / "legs.csv": partial(self.legs.to_csv, index=False),
+                folder / "arrivals.csv": partial(self.arrivals.to_csv, index=False),
             }
         )
         return folder
@@ -399,6 +428,8 @@ class RunResult:
             summary = json.loads((folder / "summary.json").read_text())
             daily = pd.read_csv(folder / "daily.csv")
             legs = pd.read_csv(folder / "legs.csv")
+            arrivals_file = folder / "arrivals.csv"  # not written by earlier versions
+            arrivals = pd.read_csv(arrivals_file) if arrivals_file.exists() else None
         except FileNotFoundError as err:
             raise ScenarioError(
                 folder, "", f"not a run's output: {Path(err.filename).name} is missing"
@@ -409,7 +440,7 @@ class RunResult:
         missing = [k for k in needed if not isinstance(summary, dict) or k not in summary]
         if missing:
             raise ScenarioError(folder / "summary.json", missing[0], "missing: not a run summary")
-        return cls(summary, daily, legs)
+        return cls(summary, daily, legs, arrivals)
 
     def _write_summary(self, path: Path) -> None:
         path.write_text(json.dumps(self.summary, indent=2) + "\n")

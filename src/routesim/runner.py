@@ -78,4 +78,5 @@ def run(
         "policy_days": scenario.policy_days(),
         "metrics": {k: float(v) for k, v in model.metrics().items()},
     }
-    return RunResult(summary, daily, model.outcomes.legs_table())
+    out = model.outcomes
+    return RunResult(summary, daily, out.legs_table(), out.arrivals_table())

@@ -164,7 +164,7 @@ class Trips:
             ]
 
         abused = {}
-        arrived = f"arrived_{model.leg_route[leg]}" if model.is_destination[dst] else None
+        arrived = model.leg_route[leg] if model.is_destination[dst] else None
         for m, kidnapped, exploit in zip(survivors, taken, exploited, strict=True):
             m.cross(dst)
             if kidnapped:
@@ -176,7 +176,7 @@ class Trips:
             else:
                 m.reach(dst)
                 if arrived is not None:
-                    out.add(arrived)
+                    out.arrival(arrived, m.nationality)
         out.leg_crossings[leg] += k * scale
         self._news(leg, channel, passengers, dies, intercepted=False, abused=abused)
         if trip.operator is not None:
