@@ -165,6 +165,37 @@ def test_news_travels_among_compatriots_and_a_little_beyond() -> None:
     assert other == pytest.approx(0.1 * 800 / (200 + 0.1 * 1000))  # the rest heard of it too
 
 
+def test_a_leg_ones_compatriots_take_is_familiar() -> None:
+    """Unfamiliarity falls with the departures a network hears of on a leg: its own people's
+    most, others' a little (the spillover), and a leg nobody takes stays wholly unfamiliar."""
+    info = _board(n_networks=2, spillover=0.1, delay_days=0)
+    assert (info.unfamiliarity() == 1.0).all()
+    info.record(0, 1, SMUGGLED, people=600)
+    info.record(0, 1, SELF, people=200)
+    info.advance()
+    own, other = info.unfamiliarity()[:, 1]
+    assert own == pytest.approx(200 / (200 + 800))
+    assert other == pytest.approx(200 / (200 + 0.1 * 800))
+    assert (info.unfamiliarity()[:, [0, 2]] == 1.0).all()
+
+
+def test_people_follow_their_compatriots_routes() -> None:
+    """With a cost for legs one's network does not take, fewer people who fly to Libya
+    (Egyptians, Bangladeshis) cross the Sahara back south to the Atlantic."""
+
+    def flown_to_libya_on_the_atlantic(cost: float) -> float:
+        shares = []
+        for seed in (3, 4):
+            arrivals = routesim.run(
+                small(migrants={"unfamiliar_leg_cost_eur": cost}), seed=seed
+            ).arrivals.query("route == 'atlantic'")
+            people = arrivals.set_index("nationality")["arrived"]
+            shares.append(people.reindex(["EGY", "BGD"]).fillna(0).sum() / people.sum())
+        return float(np.mean(shares))
+
+    assert flown_to_libya_on_the_atlantic(1500.0) < 0.5 * flown_to_libya_on_the_atlantic(0.0)
+
+
 def test_beliefs_reach_a_new_level_whatever_the_old_reputation() -> None:
     """A leg whose interceptions rise from 10 % to 80 % is believed at 80 % in the end, even
     with little news a day: the reputation follows the news instead of anchoring beliefs."""

@@ -637,6 +637,9 @@ class RouteModel(mesa.Model):
         weight = self._risk_weight[None, :, None, None]
         networks, classes = len(self.networks), len(self._risk_weight)
         fixed = base + weight * harm[:, None]  # (networks, classes, legs, channels)
+        if mp.unfamiliar_leg_cost_eur > 0:  # a leg one's compatriots do not take costs more
+            unfamiliar = mp.unfamiliar_leg_cost_eur * self.info.unfamiliarity()
+            fixed = fixed + unfamiliar[:, None, :, None]
         feared = fear(caught[:, None], weight)  # the chance of interception as each class sees it
         for _ in range(1 if self._best_onward is not None else 3):  # yesterday's, or settle
             if self._best_onward is None:
