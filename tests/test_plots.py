@@ -3,6 +3,9 @@ with the right labels and units; bad requests get one line."""
 
 from __future__ import annotations
 
+import shutil
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 import matplotlib.colors as mcolors
@@ -15,7 +18,7 @@ import routesim
 from routesim import figures, flowmap, plots
 from routesim.cli import main
 from routesim.experiment import Experiment
-from routesim.store import load_daily, load_legs, load_results
+from routesim.store import load_arrivals, load_daily, load_legs, load_results
 
 from .test_sweep import write_experiment
 
@@ -136,6 +139,27 @@ def test_daily_series_mark_the_policy_day(grid: Path) -> None:
     marks = [line for line in ax.lines if line.get_xdata()[0] == 20 and line.get_xdata()[1] == 20]
     assert marks and " 20" in [t.get_text() for t in ax.texts]
     assert "from day 20: surge" in [t.get_text() for t in fig.legends[0].get_texts()]
+
+
+def test_a_sweep_that_keeps_legs_keeps_who_arrived_where(grid: Path) -> None:
+    """Each run's arrivals by route and nationality, summing to its route metrics; a store
+    begun before arrivals were kept reads as none and keeps them once resumed."""
+    arrivals = load_arrivals(grid)
+    results = load_results(grid).set_index("run_id")
+    assert arrivals["run_id"].nunique() == len(results)
+    by_route = arrivals.groupby(["run_id", "route"])["arrived"].sum().unstack(fill_value=0.0)
+    kept = [r for r in by_route.columns if f"arrived_{r}" in results]  # the sweep's metrics
+    assert kept
+    for route in kept:
+        metric = results.loc[by_route.index, f"arrived_{route}"]
+        assert by_route[route].to_dict() == metric.to_dict()
+    old = grid.parent / "before-arrivals"
+    shutil.copytree(grid, old)
+    with closing(sqlite3.connect(old / "results.sqlite")) as db:
+        db.execute("DROP TABLE arrivals")
+    assert load_arrivals(old).empty
+    routesim.sweep(grid.parent / "sweep.yaml", old, workers=1, progress=False)  # all done
+    assert load_arrivals(old).empty and len(load_results(old)) == len(results)
 
 
 def test_flow_map_widths_follow_people_and_colours_death_rates(grid: Path) -> None:

@@ -19,7 +19,7 @@ from routesim.outcomes import METRICS, RunResult
 from routesim.runner import run
 from routesim.scenario import Scenario, ScenarioError
 from routesim.sensitivity import sobol_indices
-from routesim.store import load_daily, load_legs, load_results
+from routesim.store import load_arrivals, load_daily, load_legs, load_results
 from routesim.sweep import sweep
 from routesim.targets import load_targets
 
@@ -33,6 +33,7 @@ __all__ = [
     "Scenario",
     "ScenarioError",
     "calibrate",
+    "load_arrivals",
     "load_daily",
     "load_legs",
     "load_results",

@@ -5,8 +5,9 @@ transaction (its status, metrics and daily rows together), keyed by run id, so a
 twice is stored once and a killed sweep loses at most the runs in flight. Tables:
 `meta` (the experiment, its fingerprint, the routesim version), `points` (parameter values per
 design point, with its scenario's name), `status` (pending, done or failed with the error),
-`results` (metrics per run), `daily` (the kept daily series, one row per run and day) and `legs`
-(the kept per-leg tables, one row per run and leg).
+`results` (metrics per run), `daily` (the kept daily series, one row per run and day), `legs`
+(the kept per-leg tables, one row per run and leg) and `arrivals` (kept with the legs: who
+arrived by which route, one row per run, route and nationality).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from typing import Any
 import pandas as pd
 
 from routesim.experiment import Experiment, Plan
-from routesim.outcomes import LEG_COLUMNS, RunResult
+from routesim.outcomes import ARRIVALS_COLUMNS, LEG_COLUMNS, RunResult
 from routesim.scenario import ScenarioError
 
 FILE = "results.sqlite"
@@ -38,6 +39,7 @@ class RunOutcome:
     metrics: dict[str, float] | None = None
     daily: list[list[float]] | None = None  # one row per day: day, then the kept series
     legs: list[list[Any]] | None = None  # one row per leg, the columns of LEG_COLUMNS
+    arrivals: list[list[Any]] | None = None  # route, nationality, people: ARRIVALS_COLUMNS
     error: str | None = None
     seconds: float = 0.0
     worker: str = ""
@@ -74,6 +76,8 @@ class ResultStore:
             fresh = not db.execute("SELECT 1 FROM sqlite_master WHERE name='meta'").fetchone()
             if fresh:
                 _create(db, plan, version)
+            else:  # a store begun before arrivals were kept: it keeps them from now on
+                _create_arrivals(db)
         store = cls(path, db)
         if not fresh:
             store._check_same(plan, version)
@@ -145,13 +149,19 @@ class ResultStore:
             self.db.execute("DELETE FROM results WHERE run_id=?", (outcome.run_id,))
             self.db.execute("DELETE FROM daily WHERE run_id=?", (outcome.run_id,))
             self.db.execute("DELETE FROM legs WHERE run_id=?", (outcome.run_id,))
+            self.db.execute("DELETE FROM arrivals WHERE run_id=?", (outcome.run_id,))
             if outcome.metrics is not None:
                 names = list(self.experiment.metrics)
                 self.db.execute(
                     f"INSERT INTO results VALUES (?{', ?' * len(names)})",
                     (outcome.run_id, *(outcome.metrics[n] for n in names)),
                 )
-            for table, rows in (("daily", outcome.daily), ("legs", outcome.legs)):
+            kept = (
+                ("daily", outcome.daily),
+                ("legs", outcome.legs),
+                ("arrivals", outcome.arrivals),
+            )
+            for table, rows in kept:
                 if rows:
                     self.db.executemany(
                         f"INSERT INTO {table} VALUES (?{', ?' * len(rows[0])})",
@@ -185,6 +195,14 @@ class ResultStore:
     def legs(self) -> pd.DataFrame:
         """The kept per-leg tables: one row per run and leg, with its point's parameters."""
         return self._per_run("legs", "d.rowid")
+
+    def arrivals(self) -> pd.DataFrame:
+        """The kept arrivals by route and nationality: one row per run, route and nationality,
+        with its point's parameters (none from a store begun before they were kept)."""
+        if not self.db.execute("SELECT 1 FROM sqlite_master WHERE name='arrivals'").fetchone():
+            columns = ["run_id", "point", "replicate", "seed", *ARRIVALS_COLUMNS]
+            return pd.DataFrame(columns=columns)
+        return self._per_run("arrivals", "d.rowid")
 
     @property
     def scenarios(self) -> list[str]:
@@ -243,6 +261,7 @@ def _create(db: sqlite3.Connection, plan: Plan, version: str) -> None:
     )
     db.execute(f"CREATE TABLE legs (run_id TEXT{_columns(LEG_COLUMNS, '')})")
     db.execute("CREATE INDEX legs_run ON legs (run_id)")
+    _create_arrivals(db)
     meta = {
         "name": exp.name,
         "experiment": exp.model_dump_json(),
@@ -266,6 +285,14 @@ def _create(db: sqlite3.Connection, plan: Plan, version: str) -> None:
         "INSERT INTO status (run_id, point, replicate, seed, status) VALUES (?, ?, ?, ?, ?)",
         [(r.run_id, r.point, r.replicate, r.seed, PENDING) for r in plan.runs],
     )
+
+
+def _create_arrivals(db: sqlite3.Connection) -> None:
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS arrivals (run_id TEXT, route TEXT, nationality TEXT, "
+        "arrived REAL)"
+    )
+    db.execute("CREATE INDEX IF NOT EXISTS arrivals_run ON arrivals (run_id)")
 
 
 def _policy_days(plan: Plan) -> dict[str, list[tuple[int, str]]]:
@@ -318,6 +345,15 @@ def load_legs(folder: str | Path) -> pd.DataFrame:
         return _as_sweep(folder, run, run.legs)
     with closing(ResultStore.open(folder)) as store:
         return store.legs()
+
+
+def load_arrivals(folder: str | Path) -> pd.DataFrame:
+    """Who arrived where, as a sweep kept it (with its legs: `legs: true`) or a run's
+    arrivals.csv: one row per run, route and nationality."""
+    if run := _single_run(folder):
+        return _as_sweep(folder, run, run.arrivals)
+    with closing(ResultStore.open(folder)) as store:
+        return store.arrivals()
 
 
 def _single_run(folder: str | Path) -> RunResult | None:

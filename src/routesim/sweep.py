@@ -339,6 +339,7 @@ def run_batch(
                 metrics={m: float(result.metrics[m]) for m in metrics},
                 daily=kept,
                 legs=result.legs.astype(object).to_numpy().tolist() if legs else None,
+                arrivals=result.arrivals.astype(object).to_numpy().tolist() if legs else None,
                 seconds=time.perf_counter() - start,
                 worker=worker,
             )
