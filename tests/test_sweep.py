@@ -24,7 +24,7 @@ import yaml
 import routesim
 from routesim.cli import main
 from routesim.experiment import Experiment
-from routesim.scenario import ScenarioError
+from routesim.scenario import Scenario, ScenarioError
 from routesim.store import FILE, load_results
 
 from .conftest import SCENARIOS
@@ -408,6 +408,14 @@ def test_shipped_experiments_are_valid_and_say_what_they_ask(path: Path, capsys)
     assert path.read_text().startswith("# Question:")
     assert main(["sweep", str(path), "--dry-run"]) == 0
     assert f"= {len(plan.runs)} runs of" in capsys.readouterr().out
+    # a range drawn from (lhs, sobol) spans the scenario's own value: the question is asked
+    # around the model users run, not one it was before a refit
+    design = plan.experiment.design
+    if design is not None and design.kind in ("lhs", "sobol"):
+        (file,) = plan.experiment.scenario_files  # a sobol design takes one scenario
+        scenario = Scenario.load(path.parent / file)
+        for parameter, (low, high) in design.parameters.items():
+            assert low <= scenario.value_at(parameter) <= high, parameter
 
 
 def test_small_runs_are_batched_and_long_ones_are_not() -> None:
