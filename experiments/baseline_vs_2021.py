@@ -18,7 +18,7 @@ import pandas as pd
 
 import routesim
 from routesim.calibration_report import fit_table
-from routesim.targets import load_targets, measure_run
+from routesim.targets import Run, load_targets, measure_run
 
 BASELINE = Path(__file__).resolve().parents[1] / "scenarios" / "baseline.yaml"
 
@@ -26,7 +26,7 @@ BASELINE = Path(__file__).resolve().parents[1] / "scenarios" / "baseline.yaml"
 def simulate(args: tuple[int, list[str]]) -> pd.Series:
     seed, overrides = args
     result = routesim.run(BASELINE, seed=seed, overrides=overrides)
-    return measure_run(result.legs, load_targets())
+    return measure_run(Run.of(result), load_targets())
 
 
 def main() -> None:

@@ -16,6 +16,7 @@ import pytest
 import routesim
 from routesim.network import RouteNetwork
 from routesim.scenario import Scenario, merge
+from routesim.targets import measure, select
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "scenarios"
@@ -34,6 +35,14 @@ def open_finding(reason: str) -> pytest.MarkDecorator:
     """An expected failure the model does not meet yet, with its measured reason: strict, so a
     pass is noticed, and only as a failed assertion, so an error in the test does not pass."""
     return pytest.mark.xfail(strict=True, raises=AssertionError, reason=reason)
+
+
+def arrival_share(arrivals: pd.DataFrame, route: str, nationalities: list[str]) -> float:
+    """The share of `route`'s arrivals that are of `nationalities` (pooled over the runs
+    `arrivals` holds), measured as the calibration's nationality targets measure it."""
+    on_route = f"route={route}"
+    of = measure(select(arrivals, f"{on_route};nationality={'|'.join(nationalities)}"), "arrived")
+    return of / measure(select(arrivals, on_route), "arrived")
 
 
 def small(size: dict[str, Any] = SMALL, **changes: Any) -> Scenario:

@@ -15,7 +15,7 @@ import yaml
 
 import routesim
 import routesim.sweep
-from routesim.calibration import Calibration, _check_parameters, calibrate
+from routesim.calibration import Calibration, _check_parameters, _possible_arrivals, calibrate
 from routesim.cli import main
 from routesim.experiment import Experiment
 from routesim.model import RouteModel
@@ -24,6 +24,7 @@ from routesim.scenario import Scenario, ScenarioError
 from routesim.store import load_legs, load_results
 from routesim.targets import (
     SMALLEST,
+    Run,
     change,
     check_selections,
     deviation,
@@ -100,6 +101,7 @@ def test_every_behaviour_says_how_it_is_checked_or_why_not() -> None:
         ("treatment", "niger_repeal", "row 2, unit: a response .treatment 'niger_repeal'. is a "),
         ("unit", "change", "row 2, treatment: unit change is a response: name the treatment"),
         ("measure", "metric", "row 2, where: measure metric: name one run metric, not 'leg_from"),
+        ("measure", "arrived", "row 2, where: cannot select by 'leg_from' .allowed: route, nation"),
     ],
 )
 def test_a_broken_targets_file_is_one_line_naming_row_and_column(
@@ -121,6 +123,16 @@ def test_a_target_selecting_no_leg_of_the_network_is_refused() -> None:
     targets.loc["arrivals_malta", "where"] = "leg_to=Malte"
     with pytest.raises(ScenarioError, match="row 21, where: 'leg_to=Malte' selects no leg"):
         check_selections(targets, legs)
+    # who arrived where: the routes and nationalities a run on the network can count
+    possible = _possible_arrivals(routesim.RouteNetwork.load())
+    targets = load_targets()
+    check_selections(targets, legs, possible)
+    row = targets.index.get_loc("nationality_atlantic_flown_to_libya") + 2
+    targets.loc["nationality_atlantic_flown_to_libya", "relative_to"] = (
+        "route=atlantic;nationality=EG"
+    )
+    with pytest.raises(ScenarioError, match=f"row {row}, relative_to: .* selects no route and nat"):
+        check_selections(targets, legs, possible)
 
 
 # --- measuring a run ------------------------------------------------------------------------
@@ -160,9 +172,35 @@ def test_measures_pool_the_selected_legs() -> None:
 
 def test_a_target_relative_to_other_legs_is_their_ratio() -> None:
     t = load_targets().loc[["tunisia_share", "libya_returns"]]
-    values = measure_run(_legs(), t)
+    values = measure_run(Run(_legs()), t)
     assert values["tunisia_share"] == pytest.approx(500 / 510)
     assert values["libya_returns"] == 15
+
+
+def test_arrived_measures_who_arrived_where() -> None:
+    """The nationality targets measure the arrivals table: ratios of two nationalities on one
+    route, a share of a route; undefined where the arrivals were not kept or nobody came."""
+    t = load_targets().query("measure == 'arrived'")
+    assert len(t) >= 3 and t["fit"].all()
+    arrivals = pd.DataFrame(
+        {
+            "route": ["central", "central", "central", "atlantic", "atlantic", "atlantic"],
+            "nationality": ["TUN", "EGY", "BGD", "SEN", "EGY", "BGD"],
+            "arrived": [250.0, 110.0, 120.0, 900.0, 60.0, 40.0],
+        }
+    )
+    values = measure_run(Run(_legs(), arrivals=arrivals), t)
+    assert values["nationality_central_tunisians_egyptians"] == pytest.approx(250 / 110)
+    assert values["nationality_central_bangladeshis_egyptians"] == pytest.approx(120 / 110)
+    assert values["nationality_atlantic_flown_to_libya"] == pytest.approx(100 / 1000)
+    assert inside(t, values).to_dict() == {
+        "nationality_central_tunisians_egyptians": True,
+        "nationality_central_bangladeshis_egyptians": True,
+        "nationality_atlantic_flown_to_libya": False,
+    }
+    assert measure_run(Run(_legs()), t).isna().all()  # arrivals not kept: not measured
+    nobody = measure_run(Run(_legs(), arrivals=arrivals.query("route == 'central'")), t)
+    assert np.isnan(nobody["nationality_atlantic_flown_to_libya"])  # a share of nobody
 
 
 RESPONSES = ["response_niger_repeal_fee", "response_niger_repeal_departures"]
@@ -177,12 +215,12 @@ def test_a_response_is_the_relative_change_from_the_twin_under_the_treatment() -
     treated.loc[agadez, "median_fee_eur"] = 170.0
     untreated.loc[agadez, "median_fee_eur"] = 500.0
     treated.loc[agadez, "departures"] = 200 * 1.68
-    values = measure_run(untreated, t, {}, {"niger_repeal": (treated, {})})
+    values = measure_run(Run(untreated), t, {"niger_repeal": Run(treated)})
     assert values["response_niger_repeal_fee"] == pytest.approx(-0.66)
     assert values["response_niger_repeal_departures"] == pytest.approx(0.68)
     assert values["tunisia_share"] == pytest.approx(500 / 510)  # a level: the untreated run's
     assert np.isnan(values["response_enforcement_fee"])  # its twin was not run
-    assert np.isnan(measure_run(untreated, t)["response_niger_repeal_fee"])
+    assert np.isnan(measure_run(Run(untreated), t)["response_niger_repeal_fee"])
     # inside the band: 0; outside, in absolute sd (-0.9 is 0.15 below -0.75, sd 0.05)
     assert (deviation(t.loc[RESPONSES], values) == 0).all()
     assert inside(t.loc[RESPONSES], values).eq(True).all()
@@ -197,14 +235,14 @@ def test_measure_metric_reads_a_run_metric() -> None:
     t = load_targets().loc[["smugglers_raised_fees_h2"]]
     assert t.iloc[0]["where"] == "smugglers_raising_fees_share" and t.iloc[0]["unit"] == "share"
     metrics = {"smugglers_raising_fees_share": 0.6, "arrived": 10.0}  # a stubbed summary
-    values = measure_run(_legs(), t, metrics)
+    values = measure_run(Run(_legs(), metrics), t)
     assert values["smugglers_raised_fees_h2"] == 0.6
     assert inside(t, values).iloc[0] is True
-    assert np.isnan(measure_run(_legs(), t)["smugglers_raised_fees_h2"])  # not reported
+    assert np.isnan(measure_run(Run(_legs()), t)["smugglers_raised_fees_h2"])  # not reported
     # a response of a metric: its change under the treatment
     response = t.assign(unit="change", treatment="x", low=0.1, high=0.3)
-    twin = (_legs(), {"smugglers_raising_fees_share": 0.75})
-    assert measure_run(_legs(), response, metrics, {"x": twin}).iloc[0] == pytest.approx(0.25)
+    twin = Run(_legs(), {"smugglers_raising_fees_share": 0.75})
+    assert measure_run(Run(_legs(), metrics), response, {"x": twin}).iloc[0] == pytest.approx(0.25)
     # check_selections leaves metric rows alone; check_metrics names a metric runs lack
     legs = routesim.RouteNetwork.load().legs.rename(columns={"from": "leg_from", "to": "leg_to"})
     check_selections(load_targets(), legs)
@@ -411,7 +449,7 @@ def _synthetic_targets(
         [f"{p}={v}" for p, v in truth.items()]
     )
     t = load_targets().loc[chosen].copy()
-    runs = [measure_run(routesim.run(scenario, seed=s).legs, t) for s in seeds]
+    runs = [measure_run(Run.of(routesim.run(scenario, seed=s)), t) for s in seeds]
     t["low"] = t["high"] = pd.DataFrame(runs).mean()
     t["fit"] = "yes"
     t.to_csv(folder / "synthetic.csv", index=False)

@@ -20,7 +20,7 @@ from routesim.network import RouteNetwork
 from routesim.outcomes import ARRIVALS_COLUMNS, EXTRA_METRICS, LEG_COLUMNS, METRICS
 from routesim.routes import NO_ROUTE
 
-from .conftest import small
+from .conftest import arrival_share, small
 
 ALL_MODES = ["road", "desert", "sea", "air"]
 
@@ -184,14 +184,9 @@ def test_people_follow_their_compatriots_routes() -> None:
     (Egyptians, Bangladeshis) cross the Sahara back south to the Atlantic."""
 
     def flown_to_libya_on_the_atlantic(cost: float) -> float:
-        shares = []
-        for seed in (3, 4):
-            arrivals = routesim.run(
-                small(migrants={"unfamiliar_leg_cost_eur": cost}), seed=seed
-            ).arrivals.query("route == 'atlantic'")
-            people = arrivals.set_index("nationality")["arrived"]
-            shares.append(people.reindex(["EGY", "BGD"]).fillna(0).sum() / people.sum())
-        return float(np.mean(shares))
+        scenario = small(migrants={"unfamiliar_leg_cost_eur": cost})
+        runs = [routesim.run(scenario, seed=seed).arrivals for seed in (3, 4)]
+        return float(np.mean([arrival_share(a, "atlantic", ["EGY", "BGD"]) for a in runs]))
 
     assert flown_to_libya_on_the_atlantic(1500.0) < 0.5 * flown_to_libya_on_the_atlantic(0.0)
 

@@ -38,10 +38,10 @@ from pydantic import Field, model_validator
 
 from routesim.experiment import KNOWN_METRICS, Experiment, Treatment
 from routesim.network import RouteNetwork
-from routesim.outcomes import check_output_folder, write_atomically
+from routesim.outcomes import arrivals_frame, check_output_folder, write_atomically
 from routesim.runner import __version__
 from routesim.scenario import Scenario, ScenarioError, _Strict, read_yaml, set_value, validate
-from routesim.store import ResultStore, load_legs, load_results
+from routesim.store import ResultStore, load_arrivals, load_legs, load_results
 from routesim.sweep import _locked, sweep
 from routesim.targets import (
     Run,
@@ -227,10 +227,23 @@ def _prepared(
     scenario = Scenario.load(config.path(config.scenario))
     network = RouteNetwork.load(scenario.network.data_dir)
     _check_parameters(config, scenario, network)
-    check_selections(targets, network.legs.rename(columns={"from": "leg_from", "to": "leg_to"}))
+    check_selections(
+        targets,
+        network.legs.rename(columns={"from": "leg_from", "to": "leg_to"}),
+        _possible_arrivals(network),
+    )
     check_treatments(targets, config.treatments, config.source)
     check_metrics(targets, KNOWN_METRICS)
     return config, targets, folder, scenario
+
+
+def _possible_arrivals(network: RouteNetwork) -> pd.DataFrame:
+    """Every route and nationality a run on `network` can count, as an arrivals table."""
+    country = network.locations.set_index("name")["country"]
+    nationalities = country[network.origins["location"]].unique()
+    routes = network.legs["route"].unique()
+    pairs = pd.MultiIndex.from_product([routes, nationalities], names=["route", "nationality"])
+    return pairs.to_frame(index=False).assign(arrived=0.0)
 
 
 def _check_parameters(config: Calibration, scenario: Scenario, network: RouteNetwork) -> None:
@@ -476,17 +489,22 @@ class _Generations:
         for point in range(n):
             for replicate in range(replicates):
                 treated = {a: runs[(k + 1) * n + point, replicate] for k, a in enumerate(arms)}
-                legs, metrics = runs[point, replicate]
-                values = measure_run(legs, self.targets, metrics, treated)
+                values = measure_run(runs[point, replicate], self.targets, treated)
                 rows.append({"point": point, "replicate": replicate, **values.to_dict()})
         return pd.DataFrame(rows).set_index("point")
 
 
 def _runs(folder: Path) -> dict[tuple[int, int], Run]:
-    """Every run of a stored sweep, by (point, replicate): its leg table and its metrics."""
+    """Every run of a stored sweep, by (point, replicate): its leg table, its metrics and who
+    arrived where."""
     metrics = load_results(folder).set_index(["point", "replicate"])
+    arrivals = dict(tuple(load_arrivals(folder).groupby(["point", "replicate"])))
     return {
-        (int(point), int(replicate)): (legs, metrics.loc[(point, replicate)].to_dict())
+        (int(point), int(replicate)): Run(
+            legs,
+            metrics.loc[(point, replicate)].to_dict(),
+            arrivals.get((point, replicate), arrivals_frame()),
+        )
         for (point, replicate), legs in load_legs(folder).groupby(["point", "replicate"])
     }
 

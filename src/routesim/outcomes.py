@@ -11,7 +11,7 @@ import json
 import os
 import tempfile
 from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from functools import partial
 from pathlib import Path
 
@@ -169,6 +169,13 @@ LEG_COLUMNS = (
     *PLACE_COLUMNS,
 )
 ARRIVALS_COLUMNS = ("route", "nationality", "arrived")
+
+
+def arrivals_frame(rows: Iterable[tuple[str, str, float]] = ()) -> pd.DataFrame:
+    """An arrivals table (route, nationality, people arrived) of `rows`; empty, nobody arrived."""
+    return pd.DataFrame(list(rows), columns=list(ARRIVALS_COLUMNS)).astype({"arrived": float})
+
+
 ARMED_GROUP_KINDS = ("right_of_way", "ransom", "extortion")  # right-of-way buys protection
 
 
@@ -305,8 +312,7 @@ class Outcomes:
     def arrivals_table(self) -> pd.DataFrame:
         """Arrivals by route and nationality (people; irregular routes only, not legal pathways),
         one row per pair that saw any, largest first within each route."""
-        rows = [(route, nat, people) for (route, nat), people in self.arrivals.items()]
-        table = pd.DataFrame(rows, columns=list(ARRIVALS_COLUMNS))
+        table = arrivals_frame((route, nat, n) for (route, nat), n in self.arrivals.items())
         return table.sort_values(
             ["route", "arrived", "nationality"], ascending=[True, False, True], ignore_index=True
         )
@@ -398,9 +404,7 @@ class RunResult:
         arrivals: pd.DataFrame | None = None,
     ) -> None:
         self.summary, self.daily, self.legs = summary, daily, legs
-        self.arrivals = (
-            pd.DataFrame(columns=list(ARRIVALS_COLUMNS)) if arrivals is None else arrivals
-        )
+        self.arrivals = arrivals_frame() if arrivals is None else arrivals
 
     @property
     def metrics(self) -> dict[str, float]:

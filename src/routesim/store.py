@@ -24,7 +24,7 @@ from typing import Any
 import pandas as pd
 
 from routesim.experiment import Experiment, Plan
-from routesim.outcomes import ARRIVALS_COLUMNS, LEG_COLUMNS, RunResult
+from routesim.outcomes import ARRIVALS_COLUMNS, LEG_COLUMNS, RunResult, arrivals_frame
 from routesim.scenario import ScenarioError
 
 FILE = "results.sqlite"
@@ -201,7 +201,7 @@ class ResultStore:
         with its point's parameters (none from a store begun before they were kept)."""
         if not self.db.execute("SELECT 1 FROM sqlite_master WHERE name='arrivals'").fetchone():
             columns = ["run_id", "point", "replicate", "seed", *ARRIVALS_COLUMNS]
-            return pd.DataFrame(columns=columns)
+            return arrivals_frame().reindex(columns=columns)
         return self._per_run("arrivals", "d.rowid")
 
     @property

@@ -5,7 +5,10 @@ selects legs of a run's leg table: conditions `column=value|value` joined by `;`
 and selections joined by ` or ` are pooled. `measure` is what is taken over those legs (people
 setting off, arriving, dying or intercepted; the median fee paid; the share smuggled; the share
 of smuggled crossings run by structured groups); with `relative_to`, it is divided by the same
-measure over other legs. A reported range is a band [low, high] (high empty: no upper bound); a
+measure over other legs. `arrived` measures the arrivals table instead (people arrived in Europe
+by route and nationality): its `where` selects by `route` and `nationality`, so that
+`route=central;nationality=TUN` over `route=central` is the Tunisians' share of the Central
+route's arrivals. A reported range is a band [low, high] (high empty: no upper bound); a
 single figure is a band of width 0. `sd` is how far outside its band a result may lie before it
 counts as one standard deviation off (relative for people and euros, absolute for shares);
 `accept` is the tolerance within which the fit is called good. Rows with `fit = no` are shown
@@ -23,10 +26,12 @@ import re
 from collections.abc import Collection, Mapping
 from importlib import resources
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 
+from routesim.outcomes import ARRIVALS_COLUMNS, RunResult
 from routesim.scenario import ScenarioError
 
 COLUMNS = (
@@ -56,12 +61,14 @@ MEASURES = (
     "fee",
     "smuggled_share",
     "structured_share",
+    "arrived",
     "metric",
 )
 UNITS = ("people", "EUR", "share", "ratio", "change")
 ABSOLUTE = ("share", "ratio", "change")  # deviations in absolute terms, not on a log scale
 NUMBERS = ("low", "high", "sd", "accept")
 SELECTABLE = ("leg_from", "leg_to", "from_country", "to_country", "mode", "route")
+ARRIVED_SELECTABLE = ARRIVALS_COLUMNS[:-1]  # route, nationality: for measure `arrived`
 METRIC_NAME = re.compile(r"[a-z][a-z0-9_]*")
 SMALLEST = 1e-3  # a count or fee below this share of its band's low end counts as this far off
 
@@ -147,16 +154,22 @@ def _check_row(row: object, path: Path, at: str) -> None:
         if not pd.isna(get("relative_to")):
             fail("relative_to", "not for measure metric (name one run metric in where)")
         return
+    selectable = _selectable(get("measure"))
     for column in ("where", "relative_to"):
         if not pd.isna(get(column)):
             try:
-                selection(str(get(column)))
+                selection(str(get(column)), selectable)
             except ValueError as err:
                 fail(column, str(err))
 
 
-def selection(where: str) -> list[dict[str, list[str]]]:
-    """`where` parsed: a list of selections (pooled), each a mapping column -> allowed values."""
+def _selectable(what: str) -> tuple[str, ...]:
+    return ARRIVED_SELECTABLE if what == "arrived" else SELECTABLE
+
+
+def selection(where: str, selectable: Collection[str] = SELECTABLE) -> list[dict[str, list[str]]]:
+    """`where` parsed: a list of selections (pooled), each a mapping column -> allowed values
+    (columns among `selectable`)."""
     pooled = []
     for part in where.split(" or "):
         conditions: dict[str, list[str]] = {}
@@ -165,42 +178,50 @@ def selection(where: str) -> list[dict[str, list[str]]]:
             column = column.strip()
             if not sep or not values.strip():
                 raise ValueError(f"expected column=value, got {condition.strip()!r}")
-            if column not in SELECTABLE:
-                raise ValueError(f"cannot select by {column!r} (allowed: {', '.join(SELECTABLE)})")
+            if column not in selectable:
+                raise ValueError(f"cannot select by {column!r} (allowed: {', '.join(selectable)})")
             conditions[column] = [v.strip() for v in values.split("|")]
         pooled.append(conditions)
     return pooled
 
 
-def check_selections(targets: pd.DataFrame, legs: pd.DataFrame) -> None:
-    """Fail in one line if a target selects no leg of `legs` (a network's legs, as a leg table):
-    a misspelt place would otherwise measure nothing."""
+def check_selections(
+    targets: pd.DataFrame, legs: pd.DataFrame, arrivals: pd.DataFrame | None = None
+) -> None:
+    """Fail in one line if a target selects nothing: no leg of `legs` (a network's legs, as a
+    leg table), or for `arrived` no row of `arrivals` (every route and nationality the network
+    can produce, as an arrivals table); a misspelt place would otherwise measure nothing."""
     for i, target in enumerate(targets.itertuples(index=False), start=2):
-        if target.measure == "metric":
+        if target.measure == "metric" or (target.measure == "arrived" and arrivals is None):
             continue
+        table = arrivals if target.measure == "arrived" else legs
         for column in ("where", "relative_to"):
             where = getattr(target, column)
-            if not pd.isna(where) and select(legs, where).empty:
+            if not pd.isna(where) and select(table, where).empty:
+                what = "route and nationality" if table is arrivals else "leg"
                 raise ScenarioError(
                     targets.attrs.get("source", "targets"),
                     f"row {i}, {column}",
-                    f"{where!r} selects no leg of the network",
+                    f"{where!r} selects no {what} of the network",
                 )
 
 
-def select(legs: pd.DataFrame, where: str) -> pd.DataFrame:
-    """The rows of a leg table that `where` selects."""
-    mask = np.zeros(len(legs), dtype=bool)
-    for conditions in selection(where):
-        part = np.ones(len(legs), dtype=bool)
+def select(table: pd.DataFrame, where: str) -> pd.DataFrame:
+    """The rows of a leg table (or, for `arrived`, an arrivals table) that `where` selects."""
+    mask = np.zeros(len(table), dtype=bool)
+    for conditions in selection(where, table.columns):
+        part = np.ones(len(table), dtype=bool)
         for column, values in conditions.items():
-            part &= legs[column].isin(values).to_numpy()
+            part &= table[column].isin(values).to_numpy()
         mask |= part
-    return legs[mask]
+    return table[mask]
 
 
 def measure(legs: pd.DataFrame, what: str) -> float:
-    """One measure over some legs of one run (NaN where it is undefined, e.g. no fee paid)."""
+    """One measure over some legs of one run (NaN where it is undefined, e.g. no fee paid), or
+    for `arrived` over some rows of its arrivals table."""
+    if what == "arrived":  # `legs` is rows of an arrivals table
+        return float(legs["arrived"].sum())
     if what == "arrivals":
         return float(legs["crossings"].sum())
     if what in ("departures", "deaths", "interceptions"):
@@ -251,24 +272,33 @@ def treatments(targets: pd.DataFrame) -> list[str]:
     return list(dict.fromkeys(named))
 
 
-Run = tuple[pd.DataFrame, Mapping[str, float]]  # a run's leg table and its summary metrics
+class Run(NamedTuple):
+    """One run as the targets measure it: its leg table, its summary metrics and who arrived
+    where (its arrivals table; None if it was not kept)."""
+
+    legs: pd.DataFrame
+    metrics: Mapping[str, float] | None = None
+    arrivals: pd.DataFrame | None = None
+
+    @classmethod
+    def of(cls, result: RunResult) -> Run:
+        """A run's outputs, as `routesim.run` returns them."""
+        return cls(result.legs, result.metrics, result.arrivals)
 
 
 def measure_run(
-    legs: pd.DataFrame,
-    targets: pd.DataFrame,
-    metrics: Mapping[str, float] | None = None,
-    treated: Mapping[str, Run] | None = None,
+    run: Run, targets: pd.DataFrame, treated: Mapping[str, Run] | None = None
 ) -> pd.Series:
-    """Every target's simulated value in one run, from its leg table and its `metrics`; a
-    response's from this run and its twin under the treatment (`treated`: treatment -> that
-    run, with the same seed), as treated / untreated - 1. NaN where undefined or not given."""
+    """Every target's simulated value in one run; a response's from this run and its twin
+    under the treatment (`treated`: treatment -> that run, with the same seed), as treated /
+    untreated - 1. NaN where undefined or not given (a metric not reported, arrivals not
+    kept)."""
     values = {}
     for target in targets.itertuples(index=False):
-        value = _level(legs, metrics or {}, target)
+        value = _level(run, target)
         if not pd.isna(target.treatment):
             twin = (treated or {}).get(target.treatment)
-            value = float("nan") if twin is None else change(_level(*twin, target), value)
+            value = float("nan") if twin is None else change(_level(twin, target), value)
         values[target.id] = value
     return pd.Series(values, dtype=float)
 
@@ -279,17 +309,20 @@ def change(treated: float, untreated: float) -> float:
     return _quotient(treated, untreated) - 1
 
 
-def _level(legs: pd.DataFrame, metrics: Mapping[str, float], target: object) -> float:
+def _level(run: Run, target: object) -> float:
     what = target.measure  # type: ignore[attr-defined]
     if pd.isna(what):
         return float("nan")
     where = target.where  # type: ignore[attr-defined]
     if what == "metric":
-        return float(metrics.get(where, float("nan")))
-    value = measure(select(legs, where), what)
+        return float((run.metrics or {}).get(where, float("nan")))
+    table = run.arrivals if what == "arrived" else run.legs
+    if table is None:
+        return float("nan")
+    value = measure(select(table, where), what)
     relative_to = target.relative_to  # type: ignore[attr-defined]
     if not pd.isna(relative_to):
-        value = _quotient(value, measure(select(legs, relative_to), what))
+        value = _quotient(value, measure(select(table, relative_to), what))
     return value
 
 
