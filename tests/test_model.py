@@ -165,30 +165,51 @@ def test_news_travels_among_compatriots_and_a_little_beyond() -> None:
     assert other == pytest.approx(0.1 * 800 / (200 + 0.1 * 1000))  # the rest heard of it too
 
 
-def test_a_leg_ones_compatriots_take_is_familiar() -> None:
-    """Unfamiliarity falls with the departures a network hears of on a leg: its own people's
-    most, others' a little (the spillover), and a leg nobody takes stays wholly unfamiliar."""
+def test_which_routes_a_network_knows_is_its_own_news() -> None:
+    """The departures a network has heard of, which tell it the routes it knows, are its own
+    compatriots' alone: others' news of a leg's risks reaches it a little (the spillover), the
+    routes others take do not make them its own."""
     info = _board(n_networks=2, spillover=0.1, delay_days=0)
-    assert (info.unfamiliarity() == 1.0).all()
     info.record(0, 1, SMUGGLED, people=600)
     info.record(0, 1, SELF, people=200)
     info.advance()
-    own, other = info.unfamiliarity()[:, 1]
-    assert own == pytest.approx(200 / (200 + 800))
-    assert other == pytest.approx(200 / (200 + 0.1 * 800))
-    assert (info.unfamiliarity()[:, [0, 2]] == 1.0).all()
+    assert info.heard_departures()[:, 1].tolist() == [800.0, 0.0]
+    assert (info.heard_departures()[:, [0, 2]] == 0.0).all()
+
+
+def test_a_corridor_weighs_by_its_share_of_the_crossings_compatriots_take() -> None:
+    """A corridor costs the corridors' spread times minus the log of its weight: its share of
+    the crossings into Europe a network has heard of (each corridor with the news prior's
+    worth of people), to `follow_compatriots`."""
+    scenario = small(warmup_days=0, migrants={"follow_compatriots": 0.7})
+    model = RouteModel(scenario)
+    legs, info = model.network.legs, model.info
+    central = model.network.leg_index[("Tripoli", "Lampedusa")]
+    atlantic = model.network.leg_index[("Mbour", "Canary Islands")]
+    assert legs["route"].iat[central] == "central" and legs["route"].iat[atlantic] == "atlantic"
+    info.record(0, central, SMUGGLED, people=3000)
+    info.record(0, atlantic, SMUGGLED, people=1000)
+    for _ in range(model.params.migrants.info_delay_days + 1):
+        info.advance()
+    heard = info.heard_departures()[0]
+    by_corridor = np.array([heard[central], 0.0, heard[atlantic]])
+    prior = model.params.migrants.news_prior_people
+    share = (by_corridor + prior) / (by_corridor.sum() + 3 * prior)
+    expected = -0.7 * model.spreads[1] * np.log(share)
+    assert model._corridor_known()[0] == pytest.approx(expected)
+    assert (model._corridor_known()[1] == -0.7 * model.spreads[1] * np.log(1 / 3)).all()
 
 
 def test_people_follow_their_compatriots_routes() -> None:
-    """With a cost for legs one's network does not take, fewer people who fly to Libya
+    """Weighing corridors by their compatriots' crossings, fewer people who fly to Libya
     (Egyptians, Bangladeshis) cross the Sahara back south to the Atlantic."""
 
-    def flown_to_libya_on_the_atlantic(cost: float) -> float:
-        scenario = small(migrants={"unfamiliar_leg_cost_eur": cost})
+    def flown_to_libya_on_the_atlantic(follow: float) -> float:
+        scenario = small(migrants={"follow_compatriots": follow})
         runs = [routesim.run(scenario, seed=seed).arrivals for seed in (3, 4)]
         return float(np.mean([arrival_share(a, "atlantic", ["EGY", "BGD"]) for a in runs]))
 
-    assert flown_to_libya_on_the_atlantic(1500.0) < 0.5 * flown_to_libya_on_the_atlantic(0.0)
+    assert flown_to_libya_on_the_atlantic(1.0) < 0.5 * flown_to_libya_on_the_atlantic(0.0)
 
 
 def test_beliefs_reach_a_new_level_whatever_the_old_reputation() -> None:

@@ -9,7 +9,7 @@ import pytest
 
 from routesim import RouteModel
 from routesim.agents.migrant import HOME, Migrant, nested_pick
-from routesim.routes import NO_ROUTE, cheapest_by_crossing
+from routesim.routes import FIRST_PLACE_TASTE, NO_ROUTE, cheapest_by_crossing
 
 from .conftest import small
 
@@ -103,7 +103,8 @@ def test_a_crossing_counts_once_however_many_ways_to_it_are_listed(corridor_spre
     spreads, home = (500.0, corridor_spread, 200.0, 150.0), 1100.0
     rng = np.random.default_rng(3)
     n = 40_000
-    picks = [nested_pick(least, via, plans, [(HOME, home)], spreads, rng) for _ in range(n)]
+    tastes = rng.gumbel(size=(n, plans.n_tastes)).tolist()  # a new person each time
+    picks = [nested_pick(least, via, plans, [(HOME, home)], spreads, t) for t in tastes]
     share = {k: picks.count(k) / n for k in (0, 1, 2, 3, HOME)}
 
     def logsum(c: np.ndarray, spread: float) -> float:
@@ -132,8 +133,39 @@ def test_a_crossing_counts_once_however_many_ways_to_it_are_listed(corridor_spre
 
 
 class _Nests:
+    """The parts of `RoutePlans` that `nested_pick` reads, for routes 0.. ending on crossings
+    20.. (route i on crossing 20 + i) from the coasts given."""
+
     def __init__(self, coast: list[int], corridor: list[int]) -> None:
         self.coast, self.corridor = coast, corridor
+        self.coast_taste = {c: FIRST_PLACE_TASTE + i for i, c in enumerate(sorted(set(coast)))}
+        first = FIRST_PLACE_TASTE + len(self.coast_taste)
+        self.crossing_taste = {20 + i: first + i for i in range(len(coast))}
+        self.n_tastes = first + len(coast)
+
+
+def test_a_persons_tastes_last_so_it_switches_only_for_a_clear_gain() -> None:
+    """Each person keeps its own tastes from one decision to the next: the same costs give it
+    the same choice every time, and a corridor grown dearer loses only the people whose taste
+    for it was within the rise, not a fresh draw of everyone (no wandering on noise)."""
+    routes, crossings = [0, 1, 2], [20, 21, 22]
+    plans = _Nests(coast=[10, 11, 12], corridor=[0, 1, 2])
+    spreads = (1000.0, 1000.0, 300.0, 100.0)
+    rng = np.random.default_rng(5)
+    people = rng.gumbel(size=(4000, plans.n_tastes)).tolist()
+
+    def choices(costs: list[float]) -> list[int]:
+        least, via = cheapest_by_crossing(routes, crossings, costs)
+        home = [(HOME, 5000.0)]
+        return [nested_pick(least, via, plans, home, spreads, t) for t in people]
+
+    before = choices([1000.0, 1500.0, 2000.0])
+    assert choices([1000.0, 1500.0, 2000.0]) == before  # no fresh noise
+    after = choices([1300.0, 1500.0, 2000.0])  # the first corridor 300 EUR dearer
+    moved = [(b, a) for b, a in zip(before, after, strict=True) if b != a]
+    assert moved and all(b == 0 for b, _ in moved)  # only its people move, and only some
+    share_before, share_after = before.count(0) / len(people), after.count(0) / len(people)
+    assert len(moved) == pytest.approx((share_before - share_after) * len(people))
 
 
 def test_own_failures_reprice_only_the_crossings_they_touch() -> None:

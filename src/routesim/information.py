@@ -88,7 +88,6 @@ class Information:
             board = (1 - self._spillover) * board + self._spillover * board.sum(axis=0)
         people = board[..., DEPARTED, None]
         w = self._prior_people
-        self._heard_departed = people[..., 0]  # a view: summed only if unfamiliarity is asked
         self._risks = (w * self._reputation + board[..., DIED : ABUSED + 1]) / (w + people)
         paid = self._board[:, :, SMUGGLED, FEES].sum(axis=0)
         smuggled = self._board[:, :, SMUGGLED, DEPARTED].sum(axis=0)
@@ -98,11 +97,10 @@ class Information:
         """(networks, legs, channels, 3): perceived chance of death, interception, abuse."""
         return self._risks
 
-    def unfamiliarity(self) -> np.ndarray:
-        """(networks, legs): how little each network has heard of people taking each leg lately,
-        1 where nobody was heard of, falling as prior / (prior + departures heard of)."""
-        w = self._prior_people
-        return w / (w + self._heard_departed.sum(axis=2))
+    def heard_departures(self) -> np.ndarray:
+        """(networks, legs): people of each network heard of setting off on each leg lately, by
+        their own compatriots' news alone (which routes a network knows)."""
+        return self._board[..., DEPARTED].sum(axis=2)
 
     def perceived_fee(self) -> np.ndarray:
         """(legs,): the smuggling fee people hear is being paid on each leg (all networks)."""

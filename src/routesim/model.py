@@ -25,13 +25,13 @@ import pandas as pd
 
 from routesim.agents.armed_group import ArmedGroup
 from routesim.agents.authority import Authority
-from routesim.agents.migrant import Migrant, logit_pick
+from routesim.agents.migrant import Migrant, best_by_taste
 from routesim.agents.smuggler import Smuggler
 from routesim.conditions import NO_GROUP, LegConditions
 from routesim.information import SELF, SMUGGLED, Information, personal
 from routesim.ledger import Ledger
 from routesim.market import Market
-from routesim.network import RouteNetwork
+from routesim.network import ROUTES, RouteNetwork
 from routesim.outcomes import (
     ARRIVED,
     EXTRA_METRICS,
@@ -40,7 +40,7 @@ from routesim.outcomes import (
     WAITING,
     Outcomes,
 )
-from routesim.routes import Menu, RoutePlans, build_plans, reference_price
+from routesim.routes import CHANNEL_TASTE, Menu, RoutePlans, build_plans, reference_price
 from routesim.scenario import Policy, Scenario, ScenarioError, Tactic
 from routesim.trips import Trips
 
@@ -193,6 +193,13 @@ class RouteModel(mesa.Model):
         )
         self._origin_cash = origins["cash_median_eur"].to_numpy()
         mp = self.params.migrants
+        corridor = mp.choice_noise_eur * mp.corridor_noise_share
+        coast = corridor * mp.coast_noise_share
+        # The logit scales of the nested choice (`migrant.nested_pick`): migrating (against home
+        # and a visa), corridors, a corridor's coasts, a coast's crossings.
+        self.spreads = (mp.choice_noise_eur, corridor, coast, coast * mp.crossing_noise_share)
+        # Alone or with a smuggler on a leg: the nest below a crossing, as close substitutes.
+        self._channel_spread = self.spreads[-1]
         self._risk_cdf = _cumulative(np.array(mp.risk_class_shares))
         self._risk_weight = np.array(mp.risk_classes) * mp.risk_aversion
         self._tactics = {m: list(t.values()) for m, t in self.params.smugglers.tactics.items()}
@@ -247,6 +254,12 @@ class RouteModel(mesa.Model):
         # From what skill a network's people cross each candidate's first leg alone, and those
         # thresholds in order, by (network, location) (`menu`; a policy may change them).
         self._alone_rules: dict[tuple[int, int], tuple[list[float], list[float]]] = {}
+        crossing_legs = sorted(set(plans.crossing))
+        self._crossing_legs = np.array(crossing_legs)
+        onehot = np.zeros((len(crossing_legs), 3))
+        for i, leg in enumerate(crossing_legs):
+            onehot[i, ROUTES.index(self.leg_route[leg])] = 1.0
+        self._crossing_corridor = onehot
         self._best_onward: np.ndarray | None = None  # (rows, locations), yesterday's
 
     def sent_to(self, leg: int) -> tuple[int, int]:
@@ -602,9 +615,14 @@ class RouteModel(mesa.Model):
             return channel, price[channel]
         costs = self._leg_cost[migrant.row, leg].tolist()
         options = [c for c in (SELF, SMUGGLED) if price[c] <= budget]
-        channel = logit_pick(
-            options, [costs[c] for c in options], self.params.migrants.choice_noise_eur, self.rng
-        )
+        taste = migrant.taste
+        channel = options[
+            best_by_taste(
+                [costs[c] for c in options],
+                self._channel_spread,
+                [float(taste[CHANNEL_TASTE + c]) for c in options],
+            )
+        ]
         return channel, price[channel]
 
     # --- the day --------------------------------------------------------------------------------
@@ -637,9 +655,6 @@ class RouteModel(mesa.Model):
         weight = self._risk_weight[None, :, None, None]
         networks, classes = len(self.networks), len(self._risk_weight)
         fixed = base + weight * harm[:, None]  # (networks, classes, legs, channels)
-        if mp.unfamiliar_leg_cost_eur > 0:  # a leg one's compatriots do not take costs more
-            unfamiliar = mp.unfamiliar_leg_cost_eur * self.info.unfamiliarity()
-            fixed = fixed + unfamiliar[:, None, :, None]
         feared = fear(caught[:, None], weight)  # the chance of interception as each class sees it
         for _ in range(1 if self._best_onward is not None else 3):  # yesterday's, or settle
             if self._best_onward is None:
@@ -672,6 +687,12 @@ class RouteModel(mesa.Model):
             rest = np.where(np.isfinite(routes), routes - expected[:, first], np.inf)
         self._route_cost_alone = rest + cheapest[:, first]
         self._route_cost_smuggled = rest + smuggled[:, first]
+        self._known = None
+        if mp.follow_compatriots > 0:  # a corridor one's compatriots are not heard to take
+            known = np.repeat(self._corridor_known(), classes, axis=0)[:, self.plans.corridor]
+            self._known = known
+            self._route_cost_alone = self._route_cost_alone + known
+            self._route_cost_smuggled = self._route_cost_smuggled + known
         self._leg_cost = cost
         self._price_list = price.tolist()
         # What the rest of each route costs in fares, as people crossing its legs pay them.
@@ -684,6 +705,25 @@ class RouteModel(mesa.Model):
         self._heard_caught = self._as_travellers(caught[..., SMUGGLED], caught[..., SELF])
         self._setback = (setback + mp.interception_harm_eur).reshape(*cost.shape)
         self._menus: dict[int, Menu] = {}
+
+    def _corridor_known(self) -> np.ndarray:
+        """(networks, corridors): what each corridor costs over a known one for a network's
+        people, as the corridors' spread times minus the log of its weight: its share of the
+        crossings into Europe the network has heard of lately, to `follow_compatriots`."""
+        mp = self.params.migrants
+        heard = self.info.heard_departures()[:, self._crossing_legs]  # (networks, crossings)
+        prior = mp.news_prior_people
+        by_corridor = heard @ self._crossing_corridor  # (networks, corridors)
+        share = (by_corridor + prior) / (by_corridor.sum(axis=1, keepdims=True) + prior * 3)
+        return -mp.follow_compatriots * self.spreads[1] * np.log(share)
+
+    def offer_cost(self, row: int, route: int) -> float:
+        """A route's cost as a person weighs it against others today: its perceived cost, and
+        the weight of its corridor among its compatriots' routes."""
+        cost = float(self._route_cost[row, route])
+        if self._known is not None:
+            cost += float(self._known[row, route])
+        return cost
 
     def _as_travellers(self, smuggled: np.ndarray, alone: np.ndarray) -> np.ndarray:
         """A per-leg quantity as the people crossing the leg meet it: with a smuggler where
@@ -698,8 +738,8 @@ class RouteModel(mesa.Model):
         rng = self.rng
         value = math.log(self.params.migrants.migration_value_eur)
         spread = self.params.migrants.migration_value_spread
-        columns: list[list[Any]] = [[] for _ in range(9)]
-        node, nationality, network, cash, female, minor, risk, skill, worth = columns
+        columns: list[list[Any]] = [[] for _ in range(10)]
+        node, nationality, network, cash, female, minor, risk, skill, worth, taste = columns
         for k, rate in enumerate(self._origin_rate):
             n = int(rng.poisson(rate))
             if n == 0:
@@ -716,6 +756,7 @@ class RouteModel(mesa.Model):
             worth += rng.lognormal(value, spread, n).tolist()
         if not node:
             return
+        taste += list(rng.gumbel(size=(len(node), self.plans.n_tastes)).astype(np.float32))
         arrivals = Migrant.create_agents(self, len(node), *columns)
         for m in arrivals:
             self.calendar.add(self.day, m)

@@ -31,6 +31,12 @@ from scipy.sparse.csgraph import dijkstra
 from routesim.network import ROUTES, RouteNetwork
 
 NO_ROUTE = -1  # the route after a route's last leg: none
+# Where a person's persistent taste for each option lies in its taste vector (`Migrant.taste`):
+# one per corridor (by its index in ROUTES), going home, a legal pathway, crossing a leg alone
+# and with a smuggler; then one per coast and one per crossing (`RoutePlans.coast_taste`, ...).
+HOME_TASTE, LEGAL_TASTE = len(ROUTES), len(ROUTES) + 1
+CHANNEL_TASTE = len(ROUTES) + 2  # + channel (SELF, SMUGGLED)
+FIRST_PLACE_TASTE = len(ROUTES) + 4
 
 
 def reference_price(network: RouteNetwork) -> np.ndarray:
@@ -114,6 +120,11 @@ class RoutePlans:
     through: list[dict[int, list[int]]]
     incidence: csr_matrix  # (routes, legs): 1 where a route uses a leg
     travel_cost: np.ndarray  # (locations, locations): reference cost of the cheapest way a -> b
+    # where a person's taste for each coast (by location) and crossing (by leg) lies in its
+    # taste vector, and the vector's length
+    coast_taste: dict[int, int]
+    crossing_taste: dict[int, int]
+    n_tastes: int
 
     @property
     def n_routes(self) -> int:
@@ -186,6 +197,10 @@ def build_plans(network: RouteNetwork, leg_cost: np.ndarray) -> RoutePlans:
     rows = np.repeat(np.arange(len(routes)), [len(r) for r in routes])
     cols = np.fromiter(itertools.chain.from_iterable(routes), dtype=np.intp)
     incidence = csr_matrix((np.ones(len(cols)), (rows, cols)), shape=(len(routes), network.n_legs))
+    coasts = sorted({int(src[c]) for c in crossings})
+    coast_taste = {node: FIRST_PLACE_TASTE + i for i, node in enumerate(coasts)}
+    first_crossing = FIRST_PLACE_TASTE + len(coasts)
+    crossing_taste = {leg: first_crossing + i for i, leg in enumerate(crossings)}
     return RoutePlans(
         legs=routes,
         leg_sets=[frozenset(r) for r in routes],
@@ -199,6 +214,9 @@ def build_plans(network: RouteNetwork, leg_cost: np.ndarray) -> RoutePlans:
         through=[_places_through(c, routes) for c in candidates],
         incidence=incidence,
         travel_cost=dist,
+        coast_taste=coast_taste,
+        crossing_taste=crossing_taste,
+        n_tastes=first_crossing + len(crossings),
     )
 
 

@@ -164,16 +164,15 @@ class MigrantParams(_Strict):
         "what an interception costs a person beyond the fee lost, the days lost and the fare "
         "back (violence, injury at fences, theft), weighted by risk attitude; assumption",
     )
-    unfamiliar_leg_cost_eur: NonNegative = _param(
+    follow_compatriots: NonNegative = _param(
         0.0,
-        "what a leg costs a person whose compatriots have not been heard to take it lately "
-        "(finding a smuggler, a guide, lodging and work without contacts, in another "
-        "language): all of it where nobody of its network was heard of on the leg, falling as "
-        "news_prior_people / (news_prior_people + departures heard of). Networks lower the "
-        "costs of migrating along the routes they use (Massey et al. 1993, Population and "
-        "Development Review 19(3): cumulative causation; Dolfin and Genicot 2010, Review of "
-        "Development Economics 14(2): networks and smuggler use), so people follow their "
-        "compatriots' routes and a new route opens as news of it spreads; 0: off; assumption",
+        "how much people weigh each corridor by how often their own compatriots are heard to "
+        "cross into Europe by it lately (news_prior_people added to each corridor): a "
+        "corridor's weight in the choice is its share of those crossings to this power, so "
+        "people take the routes their networks know, and a route others of theirs have turned "
+        "to becomes known as news of it spreads (chain migration: Massey et al. 1993, "
+        "Population and Development Review 19(3); networks and route knowledge: Dekker et al. "
+        "2018, Social Media + Society 4(1)); 0: off; free in the calibration",
     )
     abuse_cost_eur: NonNegative = _param(
         3_000.0, "weight of being kidnapped or exploited on a leg; assumption"

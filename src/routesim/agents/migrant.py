@@ -31,7 +31,14 @@ from routesim.outcomes import (
     WAITING,
     WORKING,
 )
-from routesim.routes import NO_ROUTE, Menu, RoutePlans, cheapest_by_crossing
+from routesim.routes import (
+    HOME_TASTE,
+    LEGAL_TASTE,
+    NO_ROUTE,
+    Menu,
+    RoutePlans,
+    cheapest_by_crossing,
+)
 
 if TYPE_CHECKING:
     from routesim.agents.armed_group import ArmedGroup
@@ -61,6 +68,7 @@ class Migrant(mesa.Agent):
         risk_class: int,
         skill: float,
         value: float,
+        taste: np.ndarray | None = None,
     ) -> None:
         super().__init__(model)
         self.origin = self.node = origin
@@ -78,6 +86,11 @@ class Migrant(mesa.Agent):
         self.risk_class = risk_class
         self.skill = skill  # who can organise a crossing alone: skill >= the leg's smuggler_needed
         self.value = value  # what reaching Europe is worth to this person (EUR)
+        # Its own lasting taste for each option (standard Gumbel draws, `routes.HOME_TASTE`...):
+        # what sets it apart from others facing the same costs, the same at every decision.
+        if taste is None:
+            taste = model.rng.gumbel(size=model.plans.n_tastes).astype(np.float32)
+        self.taste = taste
         self.state: str = WAITING
         self.wake_day: int | None = model.day
         self.queue_ticket = 0  # the one queue place (seat or visa) still valid: see join_queue
@@ -218,7 +231,7 @@ class Migrant(mesa.Agent):
             if current != NO_ROUTE:
                 at = plans.position[node].get(current)
                 if at is None:
-                    plan = model.route_cost(self.row, current)
+                    plan = model.offer_cost(self.row, current)
                 else:
                     plan = menu.costs(self.skill)[at]
                 if failed is not None:
@@ -233,11 +246,7 @@ class Migrant(mesa.Agent):
         if wait is not None and model.legal_ticket_eur <= budget:
             legal = model.legal_ticket_eur + params.value_of_time_eur_per_day * wait
             outside.insert(0, (LEGAL, legal - shift))
-        noise = params.choice_noise_eur
-        corridor_noise = noise * params.corridor_noise_share
-        coast_noise = corridor_noise * params.coast_noise_share
-        spreads = (noise, corridor_noise, coast_noise, coast_noise * params.crossing_noise_share)
-        choice = nested_pick(least, via, plans, outside, spreads, model.rng)
+        choice = nested_pick(least, via, plans, outside, model.spreads, self.taste.tolist())
         self.revise = False
         if choice == HOME:
             self.go_home()
@@ -308,7 +317,7 @@ class Migrant(mesa.Agent):
             at = plans.position[node].get(current)
             if at is None:
                 routes, crossings = [*routes, current], [*crossings, plans.crossing[current]]
-                costs.append(model.route_cost(self.row, current) - shift)
+                costs.append(model.offer_cost(self.row, current) - shift)
             else:
                 costs[at] -= shift
         if self.memory is not None:  # its own failures weigh on the routes through those legs
@@ -509,9 +518,10 @@ def nested_pick(
     plans: RoutePlans,
     outside: list[tuple[int, float]],
     spreads: tuple[float, float, float, float],
-    rng: np.random.Generator,
+    taste: Sequence[float],
 ) -> int:
-    """A route, or an `outside` option (legal pathway, home), by a nested logit.
+    """A route, or an `outside` option (legal pathway, home), by a nested logit whose taste
+    shocks are the person's own and last (`taste`: standard Gumbel draws, `Migrant.taste`).
 
     Each crossing into Europe counts once, by its cheapest route today (`least`, `via`: a nest
     whose own spread is nil), so listing more ways to a crossing does not make it likelier. The
@@ -520,7 +530,11 @@ def nested_pick(
     the logit scales of the four levels, top first, each no more than the one above (McFadden
     1978): a nest is weighed by the expected least cost of what is in it (its logsum), so the
     number of corridors, of a corridor's coasts or of a coast's crossings weighs only as far as
-    they are distinct choices."""
+    they are distinct choices. At each level the option with the least cost less its spread
+    times the person's taste for it is taken: over people, the nested logit's shares; for one
+    person, the same choice again until costs change by more than its tastes set it apart
+    (Revelt and Train 1998: a person's tastes persist over its repeated choices), so people do
+    not wander between corridors on fresh noise at each decision."""
     top, corridor_spread, coast_spread, crossing_spread = spreads
     coast_of, corridor_of = plans.coast, plans.corridor
     corridors: dict[int, dict[int, list[int]]] = {}  # corridor -> coast -> its crossings
@@ -531,22 +545,44 @@ def nested_pick(
     nests = []  # by corridor: its coasts, each with its crossings and its logsum
     upper = []
     for coasts in corridors.values():
-        valued = [(_logsum([least[c] for c in cs], crossing_spread), cs) for cs in coasts.values()]
+        valued = [
+            (_logsum([least[c] for c in cs], crossing_spread), coast, cs)
+            for coast, cs in coasts.items()
+        ]
         nests.append(valued)
-        upper.append(_logsum([v for v, _ in valued], coast_spread))
+        upper.append(_logsum([v for v, _, _ in valued], coast_spread))
     if upper and corridor_spread < top:
         # One draw for both levels: a corridor weighs at the top as the migrating nest's
         # logsum does, times its own share of that nest (its gap to the logsum, stretched).
         migrate = _logsum(upper, corridor_spread)
         stretch = top / corridor_spread
         upper = [migrate + (cost - migrate) * stretch for cost in upper]
+    slots = [*corridors, *(HOME_TASTE if o == HOME else LEGAL_TASTE for o, _ in outside)]
     upper += [cost for _, cost in outside]
-    k = logit_pick(range(len(upper)), upper, top, rng)
+    k = best_by_taste(upper, top, [taste[s] for s in slots])
     if k >= len(nests):
         return outside[k - len(nests)][0]
     coasts = nests[k]
-    crossings = coasts[logit_pick(range(len(coasts)), [v for v, _ in coasts], coast_spread, rng)][1]
-    return via[logit_pick(crossings, [least[c] for c in crossings], crossing_spread, rng)]
+    at = plans.coast_taste
+    _, _, crossings = coasts[
+        best_by_taste([v for v, _, _ in coasts], coast_spread, [taste[at[c]] for _, c, _ in coasts])
+    ]
+    at = plans.crossing_taste
+    costs = [least[c] for c in crossings]
+    return via[crossings[best_by_taste(costs, crossing_spread, [taste[at[c]] for c in crossings])]]
+
+
+def best_by_taste(costs: list[float], spread: float, tastes: list[float]) -> int:
+    """The index of the option with the least cost less `spread` times the person's taste for
+    it: with standard Gumbel tastes, drawn anew, a multinomial logit of scale `spread`."""
+    if len(costs) == 1:
+        return 0
+    best, low = 0, math.inf
+    for i, (cost, shock) in enumerate(zip(costs, tastes, strict=True)):
+        value = cost - spread * shock
+        if value < low:
+            best, low = i, value
+    return best
 
 
 def _logsum(costs: list[float], spread: float) -> float:
@@ -557,23 +593,3 @@ def _logsum(costs: list[float], spread: float) -> float:
         return costs[0]
     low = min(costs)
     return low - spread * math.log(sum(math.exp((low - c) / spread) for c in costs))
-
-
-def logit_pick(
-    options: Sequence[int], costs: list[float], noise: float, rng: np.random.Generator
-) -> int:
-    """Multinomial logit over `options` and their generalised `costs`, with one uniform draw.
-
-    Plain Python on purpose: menus have a handful of options, where numpy's per-call overhead
-    costs more than the arithmetic.
-    """
-    if len(options) == 1:
-        return options[0]
-    best = min(costs)
-    weights = [math.exp((best - cost) / noise) for cost in costs]
-    u = rng.random() * sum(weights)
-    for option, w in zip(options, weights, strict=True):
-        u -= w
-        if u <= 0:
-            return option
-    return options[-1]
