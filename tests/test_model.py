@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gc
 import json
+import math
 import shutil
 
 import numpy as np
@@ -572,6 +573,27 @@ def _taken_to(model: RouteModel, country: str, leg: tuple[str, str], trips: int)
         model.authorities[country].intercept(people, model.network.leg_index[leg])
         places.add(model.network.locations["name"].iloc[people[0].node])
     return places
+
+
+def test_alone_or_with_a_smuggler_is_a_close_choice_of_ones_own() -> None:
+    """On a leg one may cross alone or with a smuggler, the choice follows a logit at the
+    crossings' spread (the nest below a crossing) over people, and each person's own tastes:
+    the same person, on the same day, makes the same choice."""
+    model = RouteModel(small())
+    for _ in range(30):
+        model.step()
+    leg = model.network.leg_index[("Sfax", "Lampedusa")]
+    people = [_migrant_at(model, "Sfax", "TUN") for _ in range(6000)]
+    for person in people:
+        person.skill = 1.0  # may cross alone
+    picks = [model.pick_channel(person, leg, math.inf)[0] for person in people]
+    assert picks == [model.pick_channel(person, leg, math.inf)[0] for person in people]
+    costs = model._leg_cost[people[0].row, leg]
+    spread = model.spreads[-1]
+    expected = 1 / (1 + math.exp((costs[SELF] - costs[SMUGGLED]) / spread))  # P(alone)
+    share = picks.count(SELF) / len(picks)
+    assert 0.01 < expected < 0.99, (costs, spread)  # a real choice on this leg and day
+    assert share == pytest.approx(expected, abs=4 * math.sqrt(expected * (1 - expected) / 6000))
 
 
 def test_a_failure_of_ones_own_makes_that_leg_dearer_not_home_cheaper() -> None:

@@ -182,7 +182,7 @@ def test_own_failures_reprice_only_the_crossings_they_touch() -> None:
     for person in people:
         menu = model.menu(person.row, person.node)
         failed = person._failure_costs()
-        least, via = person._after_failures(menu, *menu.by_crossing(person.skill), failed)
+        least, via, _ = person._after_failures(menu, *menu.by_crossing(person.skill), failed)
         full, full_via = person._by_crossing_own(menu, NO_ROUTE, shift, np.inf, 0.0)
         assert via == full_via
         assert least == pytest.approx(full)

@@ -39,6 +39,7 @@ class LegConditions:
         self.efficiency = np.array([authorities.interception_efficiency[m] for m in legs["mode"]])
         for name in (*CHANGEABLE, *DERIVED_FROM):
             getattr(self, name).flags.writeable = False
+        self.version = 0  # counts changes, so that what is derived from them can be kept
         self._refresh()
 
     def set(self, legs: np.ndarray, condition: str, value: float | bool | np.ndarray) -> None:
@@ -67,6 +68,7 @@ class LegConditions:
         once per trip or price in scalar code, where indexing a numpy array costs more than the
         arithmetic. Each is computed elementwise in the same order as a scalar formula would,
         so that results stay the same to the last bit."""
+        self.version += 1
         unrescued = (1 - self.search_and_rescue) / np.maximum(0.05, 1 - self._sar_base)
         hazard = np.where(self._is_sea, self.base_hazard * unrescued, self.base_hazard)
         self._hazard: list[float] = hazard.tolist()

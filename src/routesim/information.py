@@ -15,6 +15,8 @@ A person's own experience weighs more than hearsay: see `personal`.
 
 from __future__ import annotations
 
+from array import array
+
 import numpy as np
 
 SELF, SMUGGLED = 0, 1
@@ -38,7 +40,9 @@ class Information:
         interception and abuse risk; `prior_fee` (legs,): of its smuggling fee."""
         self.n_legs = n_legs
         self._pending = np.zeros((delay_days + 1, n_networks, n_legs, 2, EVENTS))
-        self._today = [0.0] * self._pending[0].size  # flat (network, leg, channel, event)
+        # flat (network, leg, channel, event), float64 like the arrays it is copied into
+        self._zeros = array("d", bytes(self._pending[0].nbytes))
+        self._today = array("d", self._zeros)
         self._board = np.zeros((n_networks, n_legs, 2, EVENTS))
         self._rate = 1.0 / memory_days
         self._decay = float(np.exp(-self._rate))
@@ -61,7 +65,7 @@ class Information:
         fees: float = 0.0,
     ) -> None:
         """Note what happened today to people of one network on a trip (fees: a total in EUR)."""
-        # Plain floats in a flat list: numpy's scalar updates cost more than the sums.
+        # Plain floats in a flat array: numpy's scalar updates cost more than the sums.
         today, at = self._today, ((network * self.n_legs + leg) * 2 + channel) * EVENTS
         today[at + DEPARTED] += people
         today[at + DIED] += died
@@ -72,8 +76,8 @@ class Information:
     def advance(self) -> None:
         """End of day: old news fades, the news of `delay` days ago arrives, beliefs follow."""
         pending = self._pending[self.day % len(self._pending)]
-        pending.flat[:] = self._today
-        self._today = [0.0] * pending.size
+        pending.flat[:] = np.frombuffer(self._today)
+        self._today = array("d", self._zeros)
         self.day += 1
         slot = self.day % len(self._pending)
         self._board *= self._decay

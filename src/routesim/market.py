@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from routesim.agents.smuggler import Smuggler, full_cost
+from routesim.agents.smuggler import Plan, Smuggler, full_cost
 from routesim.scenario import ORGANISATIONS
 
 if TYPE_CHECKING:
@@ -33,6 +33,8 @@ class Market:
         self.waiting: list[deque[tuple[Migrant, int]]] = [deque() for _ in range(n)]
         self.full = np.zeros(n, dtype=bool)  # a trip left full today
         self.pressure = pressure.astype(float).copy()
+        self._entry: dict[int, Plan] = {}  # `entry_plan` by leg, until it changes
+        self._entry_version = model.conditions.version
 
     def enter(self, leg: int, organisation: str | None = None) -> Smuggler:
         if organisation is None:
@@ -56,19 +58,30 @@ class Market:
                 fees[s.leg] = s.fee
         return np.array(fees)
 
+    def entry_plan(self, leg: int) -> Plan:
+        """How a typical entrant (a small network at the usual fill) would run trips on `leg`
+        now, and at what cost. It changes only with the leg's interception pressure (after a
+        trip on it) and with the legs' conditions (a policy), so it is kept until then."""
+        if self._entry_version != self.model.conditions.version:
+            self._entry.clear()
+            self._entry_version = self.model.conditions.version
+        plan = self._entry.get(leg)
+        if plan is None:
+            params = self.model.params.smugglers
+            plan = self._entry[leg] = full_cost(
+                self.model,
+                leg,
+                params.organisations["small_network"],
+                params.death_aversion_eur,
+                fill=0.8,
+            )
+        return plan
+
     def asking(self, leg: int) -> float:
         """What a smuggler entering `leg` now would ask (its cost-plus fee): the price people
         expect where no trip is open, since smugglers advertise and one comes where people
         wait (`step`)."""
-        params = self.model.params.smugglers
-        plan = full_cost(
-            self.model,
-            leg,
-            params.organisations["small_network"],
-            params.death_aversion_eur,
-            fill=0.8,
-        )
-        return plan.cost * (1 + params.markup_initial)
+        return self.entry_plan(leg).cost * (1 + self.model.params.smugglers.markup_initial)
 
     def book(self, migrant: Migrant, leg: int, on_credit: bool) -> bool:
         """The cheapest open trip with a free seat that the migrant can pay (or that lends)."""
@@ -105,6 +118,7 @@ class Market:
         observed = float(intercepted) / max(detection, 0.05)
         rate = self.model.params.smugglers.pressure_learning_rate
         self.pressure[leg] += rate * (min(observed, 2.0) - self.pressure[leg])
+        self._entry.pop(leg, None)
 
     def step(self) -> None:
         """Entry on legs that were busy yesterday; then smugglers depart or leave.
@@ -119,13 +133,7 @@ class Market:
         heard_fee = model.info.perceived_fee()
         for leg in np.flatnonzero((self.unmet > 0) | self.full):
             leg = int(leg)
-            cost, _, _, seats, _ = full_cost(
-                model,
-                leg,
-                params.organisations["small_network"],
-                params.death_aversion_eur,
-                fill=0.8,
-            )
+            cost, _, _, seats, _ = self.entry_plan(leg)
             if self.unmet[leg] > 0:
                 pull = min(1.0, self.unmet[leg] / (seats * model.scale))
             else:

@@ -595,10 +595,29 @@ class RouteModel(mesa.Model):
             best = min(best, price[SMUGGLED])
         return best
 
-    def route_fare(self, route: int, migrant: Migrant) -> float:
-        """What a route's fares add up to today: its first leg as this person can set off on
-        it, the rest as people crossing those legs pay them."""
-        return self.first_leg_price(route, migrant) + self._rest_fare[route]
+    def first_prices(self, menu: Menu, skill: float) -> list[float]:
+        """`first_leg_price` of each of a menu's routes for a person of `skill` (and of the
+        menu's nationality), as one list that people of the same skill level share today."""
+
+        def build() -> list[float]:
+            offers_self, offers_smuggled = self._offers
+            prices = []
+            for route, need in zip(menu.routes, menu.alone_from, strict=True):
+                leg = self.plans.first_leg[route]
+                price = self._price_list[leg]
+                best = price[SELF] if offers_self[leg] and skill >= need else math.inf
+                if offers_smuggled[leg]:
+                    best = min(best, price[SMUGGLED])
+                prices.append(best)
+            return prices
+
+        return menu.shared("first_prices", skill, build)
+
+    @property
+    def rest_fare(self) -> list[float]:
+        """By route: what the rest of it (after its first leg) costs in fares today, as people
+        crossing those legs pay them."""
+        return self._rest_fare
 
     def _open_alone(self, leg: int, migrant: Migrant) -> bool:
         """Someone crosses `leg` alone today and this person could."""

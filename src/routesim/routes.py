@@ -22,7 +22,9 @@ from __future__ import annotations
 import bisect
 import itertools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 import numpy as np
 from scipy.sparse import csr_matrix
@@ -30,6 +32,7 @@ from scipy.sparse.csgraph import dijkstra
 
 from routesim.network import ROUTES, RouteNetwork
 
+T = TypeVar("T")
 NO_ROUTE = -1  # the route after a route's last leg: none
 # Where a person's persistent taste for each option lies in its taste vector (`Migrant.taste`):
 # one per corridor (by its index in ROUTES), going home, a legal pathway, crossing a leg alone
@@ -64,6 +67,7 @@ class Menu:
     _crossings_by_level: dict[int, tuple[dict[int, float], dict[int, int]]] = field(
         init=False, default_factory=dict
     )
+    _shared: dict[tuple[str, int], Any] = field(init=False, default_factory=dict)
 
     def costs(self, skill: float) -> list[float]:
         """Each route's cost for a person of `skill`: alone where it can cross the first leg
@@ -87,6 +91,15 @@ class Menu:
                 self.routes, self.crossings, self.costs(skill)
             )
         return best
+
+    def shared(self, what: str, skill: float, build: Callable[[], T]) -> T:
+        """Whatever else people of one skill level see alike today (`what` names it: the
+        nested choice's tree, the first legs' prices), built by `build` once and shared."""
+        key = (what, bisect.bisect_right(self.levels, skill))
+        value = self._shared.get(key)
+        if value is None:
+            value = self._shared[key] = build()
+        return value
 
 
 def cheapest_by_crossing(

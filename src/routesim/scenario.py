@@ -179,9 +179,12 @@ class MigrantParams(_Strict):
     )
     choice_noise_eur: Positive = _param(
         350.0,
-        "logit scale: how much choices between migrating, a visa and going home scatter "
-        "around the cheapest (corridor_noise_share: between corridors; coast_noise_share and "
-        "crossing_noise_share: within a corridor); assumption",
+        "logit scale of people's tastes: how much choices between migrating, a visa and going "
+        "home scatter around the cheapest (corridor_noise_share: between corridors; "
+        "coast_noise_share and crossing_noise_share: within a corridor; alone or with a "
+        "smuggler on a leg: as crossings). Each person draws its tastes once and keeps them "
+        "from one decision to the next (Revelt and Train 1998, Review of Economics and "
+        "Statistics 80(4): mixed logit of repeated choices); free in the calibration",
     )
     migration_value_eur: Positive = _param(
         12_000.0,

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import mesa
 import numpy as np
@@ -221,13 +221,15 @@ class Migrant(mesa.Agent):
         node = self.node
         menu = model.menu(self.row, node)
         shift = params.switching_cost_eur if current != NO_ROUTE else 0.0
+        tree = None
         if budget < math.inf or wage > 0:
             least, via = self._by_crossing_own(menu, current, shift, budget, wage)
         else:  # hot: most choices, a walk over the crossings and one's own failures
-            least, via = menu.by_crossing(self.skill)
+            least, via = shared = menu.by_crossing(self.skill)
+            changed: set[int] | None = set()
             failed = self._failure_costs() if self.memory is not None else None
             if failed is not None:
-                least, via = self._after_failures(menu, least, via, failed)
+                least, via, changed = self._after_failures(menu, least, via, failed)
             if current != NO_ROUTE:
                 at = plans.position[node].get(current)
                 if at is None:
@@ -239,14 +241,27 @@ class Migrant(mesa.Agent):
                     plan += sum(cost for leg, cost in failed.items() if leg in legs)
                 crossing = plans.crossing[current]
                 if plan - shift < least.get(crossing, math.inf):
+                    if changed is not None and crossing in least:
+                        changed.add(crossing)
+                    else:  # a crossing added to the summary
+                        changed = None
                     least = {**least, crossing: plan - shift}
                     via = {**via, crossing: current}
+            # The tree of the day's summary as everyone here sees it, with what is one's own
+            # weighed again (its failures, its plan), unless a crossing came or went.
+            base = menu.shared(
+                "nests", self.skill, lambda: nest_tree(*shared, plans, model.spreads)
+            )
+            if least is shared[0]:
+                tree = base
+            elif changed is not None:
+                tree = base.with_changes(least, changed, model.spreads)
         outside = [(HOME, model.home_cost(self) + self.debt + self.value - shift)]
         wait = model.legal_wait_days(self)
         if wait is not None and model.legal_ticket_eur <= budget:
             legal = model.legal_ticket_eur + params.value_of_time_eur_per_day * wait
             outside.insert(0, (LEGAL, legal - shift))
-        choice = nested_pick(least, via, plans, outside, model.spreads, self.taste.tolist())
+        choice = nested_pick(least, via, plans, outside, model.spreads, self.taste.tolist(), tree)
         self.revise = False
         if choice == HOME:
             self.go_home()
@@ -274,9 +289,10 @@ class Migrant(mesa.Agent):
         least: dict[int, float],
         via: dict[int, int],
         failed: dict[int, float],
-    ) -> tuple[dict[int, float], dict[int, int]]:
+    ) -> tuple[dict[int, float], dict[int, int], set[int] | None]:
         """The per-crossing summary with one's own failures added to the routes through those
-        legs: only the crossings those routes end on are looked at again."""
+        legs: only the crossings those routes end on are looked at again (returned with it;
+        None if one is gone)."""
         plans = self.model.plans
         node = self.node
         through = plans.through[node]
@@ -286,21 +302,23 @@ class Migrant(mesa.Agent):
                 for i in through.get(leg, ()):
                     extra[i] = extra.get(i, 0.0) + cost
         if not extra:
-            return least, via
+            return least, via, set()
         least, via = dict(least), dict(via)
         costs, routes, crossings = menu.costs(self.skill), menu.routes, menu.crossings
-        for crossing in {crossings[i] for i in extra}:
+        changed: set[int] | None = {crossings[i] for i in extra}
+        for crossing in set(changed):
             low, best = math.inf, NO_ROUTE
             for i in through[crossing]:  # a crossing is only ever a route's last leg
                 cost = costs[i] + extra.get(i, 0.0)
                 if cost < low:
                     low, best = cost, routes[i]
-            if best == NO_ROUTE:
+            if best == NO_ROUTE:  # gone from the summary: its tree must be built anew
                 least.pop(crossing, None)
                 via.pop(crossing, None)
+                changed = None
             else:
                 least[crossing], via[crossing] = low, best
-        return least, via
+        return least, via, changed
 
     def _by_crossing_own(
         self, menu: Menu, current: int, shift: float, budget: float, wage: float
@@ -330,18 +348,17 @@ class Migrant(mesa.Agent):
                 if appended and leg in plans.leg_sets[current]:
                     extra[-1] += cost
             costs = [c + e if e else c for c, e in zip(costs, extra, strict=True)]
+        first = model.first_prices(menu, self.skill)
+        if len(routes) > len(menu.routes):
+            first = [*first, model.first_leg_price(current, self)]
         if budget < math.inf:
-            price = model.first_leg_price
-            costs = [
-                c if price(r, self) <= budget else math.inf
-                for r, c in zip(routes, costs, strict=True)
-            ]
+            costs = [c if p <= budget else math.inf for p, c in zip(first, costs, strict=True)]
         elif wage > 0:  # the days of work its fares to Europe need, not only the next one
             days_cost = model.params.migrants.value_of_time_eur_per_day / wage
-            fare, cash = model.route_fare, self.cash
+            rest, cash = model.rest_fare, self.cash
             costs = [
-                c + max(0.0, fare(r, self) - cash) * days_cost
-                for r, c in zip(routes, costs, strict=True)
+                c + max(0.0, p + rest[r] - cash) * days_cost
+                for r, p, c in zip(routes, first, costs, strict=True)
             ]
         return cheapest_by_crossing(routes, crossings, costs)
 
@@ -512,6 +529,81 @@ class Migrant(mesa.Agent):
         self.set_state(state)
 
 
+class Nests(NamedTuple):
+    """The nested logit's tree over a per-crossing summary: the corridors in it, each
+    corridor's coasts (each with its logsum, its location and its crossings), each corridor's
+    logsum and its value at the top, and where each crossing lies (corridor, coast). People
+    who see the same summary share it."""
+
+    corridors: list[int]
+    coasts: list[list[tuple[float, int, list[int]]]]
+    logsums: list[float]
+    upper: list[float]
+    place: dict[int, tuple[int, int]]
+
+    def with_changes(
+        self,
+        least: dict[int, float],
+        changed: set[int],
+        spreads: tuple[float, float, float, float],
+    ) -> Nests:
+        """The tree of the same summary with the costs of the `changed` crossings now as in
+        `least`: only their coasts and corridors are weighed again (to the last bit what
+        `nest_tree` of `least` gives, the crossings being the same)."""
+        coasts, logsums = list(self.coasts), list(self.logsums)
+        touched: dict[int, set[int]] = {}
+        for crossing in changed:
+            k, j = self.place[crossing]
+            touched.setdefault(k, set()).add(j)
+        for k, js in touched.items():
+            valued = coasts[k] = list(coasts[k])
+            for j in js:
+                _, coast, crossings = valued[j]
+                valued[j] = (_logsum([least[c] for c in crossings], spreads[3]), coast, crossings)
+            logsums[k] = _logsum([v for v, _, _ in valued], spreads[2])
+        return Nests(self.corridors, coasts, logsums, _at_top(logsums, spreads), self.place)
+
+
+def _at_top(logsums: list[float], spreads: tuple[float, float, float, float]) -> list[float]:
+    """Each corridor's value at the top: its logsum, or, with a nest of the corridors below the
+    top (a corridors' spread below the top's), the migrating nest's logsum plus the corridor's
+    own share of that nest, stretched: one draw for both levels."""
+    top, corridor_spread = spreads[0], spreads[1]
+    if not logsums or corridor_spread >= top:
+        return logsums
+    migrate = _logsum(logsums, corridor_spread)
+    stretch = top / corridor_spread
+    return [migrate + (cost - migrate) * stretch for cost in logsums]
+
+
+def nest_tree(
+    least: dict[int, float],
+    via: dict[int, int],
+    plans: RoutePlans,
+    spreads: tuple[float, float, float, float],
+) -> Nests:
+    """The crossings of a per-crossing summary (`least`, `via`) as nests: by coast, by
+    corridor, each nest weighed by the logsum of what is in it (`nested_pick`)."""
+    coast_of, corridor_of = plans.coast, plans.corridor
+    corridors: dict[int, dict[int, list[int]]] = {}  # corridor -> coast -> its crossings
+    for crossing, route in via.items():
+        corridors.setdefault(corridor_of[route], {}).setdefault(coast_of[route], []).append(
+            crossing
+        )
+    nests = []  # by corridor: its coasts, each with its crossings and its logsum
+    logsums = []
+    place = {}
+    for k, coasts in enumerate(corridors.values()):
+        valued = []
+        for j, (coast, cs) in enumerate(coasts.items()):
+            valued.append((_logsum([least[c] for c in cs], spreads[3]), coast, cs))
+            for c in cs:
+                place[c] = (k, j)
+        nests.append(valued)
+        logsums.append(_logsum([v for v, _, _ in valued], spreads[2]))
+    return Nests(list(corridors), nests, logsums, _at_top(logsums, spreads), place)
+
+
 def nested_pick(
     least: dict[int, float],
     via: dict[int, int],
@@ -519,6 +611,7 @@ def nested_pick(
     outside: list[tuple[int, float]],
     spreads: tuple[float, float, float, float],
     taste: Sequence[float],
+    tree: Nests | None = None,
 ) -> int:
     """A route, or an `outside` option (legal pathway, home), by a nested logit whose taste
     shocks are the person's own and last (`taste`: standard Gumbel draws, `Migrant.taste`).
@@ -534,42 +627,25 @@ def nested_pick(
     times the person's taste for it is taken: over people, the nested logit's shares; for one
     person, the same choice again until costs change by more than its tastes set it apart
     (Revelt and Train 1998: a person's tastes persist over its repeated choices), so people do
-    not wander between corridors on fresh noise at each decision."""
-    top, corridor_spread, coast_spread, crossing_spread = spreads
-    coast_of, corridor_of = plans.coast, plans.corridor
-    corridors: dict[int, dict[int, list[int]]] = {}  # corridor -> coast -> its crossings
-    for crossing, route in via.items():
-        corridors.setdefault(corridor_of[route], {}).setdefault(coast_of[route], []).append(
-            crossing
-        )
-    nests = []  # by corridor: its coasts, each with its crossings and its logsum
-    upper = []
-    for coasts in corridors.values():
-        valued = [
-            (_logsum([least[c] for c in cs], crossing_spread), coast, cs)
-            for coast, cs in coasts.items()
-        ]
-        nests.append(valued)
-        upper.append(_logsum([v for v, _, _ in valued], coast_spread))
-    if upper and corridor_spread < top:
-        # One draw for both levels: a corridor weighs at the top as the migrating nest's
-        # logsum does, times its own share of that nest (its gap to the logsum, stretched).
-        migrate = _logsum(upper, corridor_spread)
-        stretch = top / corridor_spread
-        upper = [migrate + (cost - migrate) * stretch for cost in upper]
+    not wander between corridors on fresh noise at each decision. `tree`: the summary's
+    `nest_tree`, if already built."""
+    if tree is None:
+        tree = nest_tree(least, via, plans, spreads)
+    corridors, nests, _, upper, _ = tree
     slots = [*corridors, *(HOME_TASTE if o == HOME else LEGAL_TASTE for o, _ in outside)]
-    upper += [cost for _, cost in outside]
-    k = best_by_taste(upper, top, [taste[s] for s in slots])
+    k = best_by_taste(
+        [*upper, *(cost for _, cost in outside)], spreads[0], [taste[s] for s in slots]
+    )
     if k >= len(nests):
         return outside[k - len(nests)][0]
     coasts = nests[k]
     at = plans.coast_taste
     _, _, crossings = coasts[
-        best_by_taste([v for v, _, _ in coasts], coast_spread, [taste[at[c]] for _, c, _ in coasts])
+        best_by_taste([v for v, _, _ in coasts], spreads[2], [taste[at[c]] for _, c, _ in coasts])
     ]
     at = plans.crossing_taste
     costs = [least[c] for c in crossings]
-    return via[crossings[best_by_taste(costs, crossing_spread, [taste[at[c]] for c in crossings])]]
+    return via[crossings[best_by_taste(costs, spreads[3], [taste[at[c]] for c in crossings])]]
 
 
 def best_by_taste(costs: list[float], spread: float, tastes: list[float]) -> int:
