@@ -254,12 +254,14 @@ class RouteModel(mesa.Model):
         # From what skill a network's people cross each candidate's first leg alone, and those
         # thresholds in order, by (network, location) (`menu`; a policy may change them).
         self._alone_rules: dict[tuple[int, int], tuple[list[float], list[float]]] = {}
+        # The crossings into Europe, and the corridor each is in (one-hot over ROUTES).
         crossing_legs = sorted(set(plans.crossing))
         self._crossing_legs = np.array(crossing_legs)
-        onehot = np.zeros((len(crossing_legs), 3))
+        onehot = np.zeros((len(crossing_legs), len(ROUTES)))
         for i, leg in enumerate(crossing_legs):
             onehot[i, ROUTES.index(self.leg_route[leg])] = 1.0
         self._crossing_corridor = onehot
+        self._corridor_prior = (onehot.sum(axis=0) > 0) * self.params.migrants.news_prior_people
         self._best_onward: np.ndarray | None = None  # (rows, locations), yesterday's
 
     def sent_to(self, leg: int) -> tuple[int, int]:
@@ -617,6 +619,11 @@ class RouteModel(mesa.Model):
     def rest_fare(self) -> list[float]:
         """By route: what the rest of it (after its first leg) costs in fares today, as people
         crossing those legs pay them."""
+        if self._rest_fare is None:
+            price = np.asarray(self._price_list)
+            fare = self._as_travellers(price[:, SMUGGLED], price[:, SELF])
+            first = self.plans.first_leg
+            self._rest_fare = (self.plans.incidence @ fare - fare[first]).tolist()
         return self._rest_fare
 
     def _open_alone(self, leg: int, migrant: Migrant) -> bool:
@@ -706,17 +713,15 @@ class RouteModel(mesa.Model):
             rest = np.where(np.isfinite(routes), routes - expected[:, first], np.inf)
         self._route_cost_alone = rest + cheapest[:, first]
         self._route_cost_smuggled = rest + smuggled[:, first]
-        self._known = None
+        self._unknown = None
         if mp.follow_compatriots > 0:  # a corridor one's compatriots are not heard to take
-            known = np.repeat(self._corridor_known(), classes, axis=0)[:, self.plans.corridor]
-            self._known = known
-            self._route_cost_alone = self._route_cost_alone + known
-            self._route_cost_smuggled = self._route_cost_smuggled + known
+            unknown = np.repeat(self._corridor_unknown(), classes, axis=0)[:, self.plans.corridor]
+            self._unknown = unknown
+            self._route_cost_alone = self._route_cost_alone + unknown
+            self._route_cost_smuggled = self._route_cost_smuggled + unknown
         self._leg_cost = cost
         self._price_list = price.tolist()
-        # What the rest of each route costs in fares, as people crossing its legs pay them.
-        fare = self._as_travellers(price[:, SMUGGLED], price[:, SELF])
-        self._rest_fare = (self.plans.incidence @ fare - fare[first]).tolist()
+        self._rest_fare: list[float] | None = None  # `rest_fare`, when first asked today
         # Read by `own_tactic` and `own_failure_cost`: the chance heard of (alone, and as a
         # traveller on each leg meets it, with a smuggler where one is needed) and what an
         # interception sets one back, by row (network x class), leg and channel.
@@ -725,23 +730,23 @@ class RouteModel(mesa.Model):
         self._setback = (setback + mp.interception_harm_eur).reshape(*cost.shape)
         self._menus: dict[int, Menu] = {}
 
-    def _corridor_known(self) -> np.ndarray:
-        """(networks, corridors): what each corridor costs over a known one for a network's
-        people, as the corridors' spread times minus the log of its weight: its share of the
-        crossings into Europe the network has heard of lately, to `follow_compatriots`."""
-        mp = self.params.migrants
+    def _corridor_unknown(self) -> np.ndarray:
+        """(networks, ROUTES): what a corridor costs a network's people for being less known
+        to them, as the corridors' spread times minus the log of its weight in the choice:
+        its share of the crossings into Europe the network has heard of lately (each corridor
+        with `news_prior_people` more), to the power `follow_compatriots`."""
         heard = self.info.heard_departures()[:, self._crossing_legs]  # (networks, crossings)
-        prior = mp.news_prior_people
-        by_corridor = heard @ self._crossing_corridor  # (networks, corridors)
-        share = (by_corridor + prior) / (by_corridor.sum(axis=1, keepdims=True) + prior * 3)
-        return -mp.follow_compatriots * self.spreads[1] * np.log(share)
+        by_corridor = heard @ self._crossing_corridor + self._corridor_prior
+        share = by_corridor / by_corridor.sum(axis=1, keepdims=True)
+        with np.errstate(divide="ignore"):  # a corridor with no crossing: never weighed
+            return -self.params.migrants.follow_compatriots * self.spreads[1] * np.log(share)
 
     def offer_cost(self, row: int, route: int) -> float:
         """A route's cost as a person weighs it against others today: its perceived cost, and
         the weight of its corridor among its compatriots' routes."""
         cost = float(self._route_cost[row, route])
-        if self._known is not None:
-            cost += float(self._known[row, route])
+        if self._unknown is not None:
+            cost += float(self._unknown[row, route])
         return cost
 
     def _as_travellers(self, smuggled: np.ndarray, alone: np.ndarray) -> np.ndarray:
