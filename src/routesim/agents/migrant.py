@@ -668,4 +668,5 @@ def _logsum(costs: list[float], spread: float) -> float:
     if len(costs) == 1:
         return costs[0]
     low = min(costs)
-    return low - spread * math.log(sum(math.exp((low - c) / spread) for c in costs))
+    exp = math.exp
+    return low - spread * math.log(sum([exp((low - c) / spread) for c in costs]))
