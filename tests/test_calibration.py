@@ -333,11 +333,12 @@ def test_origin_flow_multiplies_one_origins_flow(tmp_path: Path) -> None:
     base = {"days": 60, "warmup_days": 30, "scale": 50}
     scenario = Scenario.load(SCENARIOS / "baseline.yaml").with_updates(**base)
     before = scenario.value_at("migrants.origin_flow.Tunis")
-    tunis = scenario.with_overrides(["migrants.origin_flow.Tunis=3"])
+    # Ten more units of Tunis's flow: about 8,000 more people in the window, far above the noise.
+    tunis = scenario.with_overrides([f"migrants.origin_flow.Tunis={before + 10}"])
     per_day = [RouteModel(s).people_setting_out_per_day for s in (scenario, tunis)]
     origins = RouteNetwork.load().origins.set_index("location")["people_per_year"]
     tunis_per_day = origins["Tunis"] * scenario.migrants.people_per_year / 365
-    assert per_day[1] - per_day[0] == pytest.approx(tunis_per_day * (3 - before))
+    assert per_day[1] - per_day[0] == pytest.approx(tunis_per_day * 10)
     runs = [routesim.run(s, seed=1).metrics["departed"] for s in (scenario, tunis)]
     assert runs[1] > runs[0]
     with pytest.raises(ScenarioError, match=r"migrants.origin_flow.Paris: not an origin"):

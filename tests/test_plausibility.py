@@ -87,12 +87,12 @@ def _shares(baseline, route: str) -> pd.Series:
 # Morocco, Mali, Guinea, Ivory Coast, and Senegal" (Borderline Europe, report on the Canary
 # Islands border, 2020); Egyptians and Bangladeshis, who fly to Libya, are not among them.
 WHO_ARRIVES = (
-    "Open finding of issue 14: with choices spread by about 9,000 EUR around the cheapest "
-    "(choice_noise_eur), a long detour costs little, and people who fly into Libya cross the "
-    "Sahara southwards to Niger and on to the Atlantic and Morocco (legs.csv, seed 12: Sebha - "
-    "Agadez carries 47,630 people a year, Agadez - Sebha 17,550); in this test's runs (4 seeds) "
-    "Egyptians are the Central route's largest nationality (Bangladeshis 24 %), and Egyptians "
-    "and Bangladeshis are 23 % and 12 % of the Atlantic's arrivals"
+    "Open finding of issue 14: Sudanese are half of the Central route's arrivals (the fit's "
+    "check, 10 runs at scale 10: Sudanese 50 %, Tunisians 19 %, Bangladeshis 13 %, Egyptians "
+    "12 %). Khartoum's flow (7.0, held by hand so that the Central route's total is met) stands "
+    "for the Horn of Africa and the nationalities the network lacks; raising Tunis's flow "
+    "instead breaks the Tunisia/Libya split, where Tunisia's share of departures is already "
+    "above the reported one (experiments/calibration-2021/report.md)"
 )
 
 
@@ -102,7 +102,6 @@ def test_tunisians_are_the_central_routes_largest_nationality(baseline) -> None:
     assert shares.idxmax() == "TUN", shares.nlargest(5).round(3).to_dict()
 
 
-@open_finding(WHO_ARRIVES)
 def test_egyptians_and_bangladeshis_do_not_reach_the_canaries(baseline) -> None:
     arrivals = pd.concat([a for *_, a in baseline])
     flown_to_libya = arrival_share(arrivals, "atlantic", ["EGY", "BGD"])
