@@ -561,7 +561,7 @@ def test_calibrate_recovers_known_parameters(tmp_path: Path) -> None:
     config = _world(
         tmp_path, targets, size, free, held=SHIPPED_SPREADS, generations=4, population=6
     )
-    fit = calibrate(config, tmp_path / "out", workers=1, progress=False)
+    fit = calibrate(config, tmp_path / "out", workers=2, progress=False)
     assert fit.best["migrants.people_per_year"] == pytest.approx(0.8, rel=0.15)
 
 
