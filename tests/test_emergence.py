@@ -130,6 +130,17 @@ def at_baseline_mix(
     return values
 
 
+def rises_at_baseline_mix(
+    runs: dict[str, list[dict]], arm: str, legs: Legs, column: str, weight: Weight
+) -> bool:
+    """`column` over the `legs` at the baseline's mix is larger under `arm` than without it."""
+    base = runs["baseline"]
+    return more(
+        at_baseline_mix(runs[arm], base, legs, column, weight),
+        at_baseline_mix(base, base, legs, column, weight),
+    )
+
+
 def others(runs: list[dict], route: str) -> list[float]:
     return [sum(r["metrics"][f"arrived_{o}"] for o in ROUTES if o != route) for r in runs]
 
@@ -161,22 +172,16 @@ def test_enforcement_raises_fees(runs) -> None:
     """Smugglers price in lost boats and arrests; the fee paid on the closed coast's legs rises
     (and after the calibration too, which fits the reported price response to enforcement):
     on 12 seeds, 1,182 to 1,271 EUR (medians, scale 10), one-sided Mann-Whitney p = 0.0001."""
-    base = runs["baseline"]
-    assert more(
-        at_baseline_mix(
-            runs["close_central"], base, coast_legs, "mean_fee_eur", smuggled_departures
-        ),
-        at_baseline_mix(base, base, coast_legs, "mean_fee_eur", smuggled_departures),
+    assert rises_at_baseline_mix(
+        runs, "close_central", coast_legs, "mean_fee_eur", smuggled_departures
     )
 
 
 def test_enforcement_pushes_smugglers_to_riskier_boats(runs) -> None:
     """Each smuggler picks the tactic with the lowest expected cost; patrols make the cheap,
     overloaded boat from a remote beach pay."""
-    base, column = runs["baseline"], "risky_tactic_share"
-    assert more(
-        at_baseline_mix(runs["close_central"], base, coast_legs, column, smuggled_departures),
-        at_baseline_mix(base, base, coast_legs, column, smuggled_departures),
+    assert rises_at_baseline_mix(
+        runs, "close_central", coast_legs, "risky_tactic_share", smuggled_departures
     )
 
 
@@ -197,10 +202,8 @@ def test_a_closed_route_is_deadlier_per_departure(runs, route: str) -> None:
     """Within the closed route's legs, each departure is likelier to die: smugglers who expect
     more of their boats to be stopped turn to cheaper, overloaded ones that patrols spot less
     often (`smuggler.full_cost`)."""
-    base, legs = runs["baseline"], crossing_legs(route)
-    assert more(
-        at_baseline_mix(runs[f"close_{route}"], base, legs, "death_risk", departures),
-        at_baseline_mix(base, base, legs, "death_risk", departures),
+    assert rises_at_baseline_mix(
+        runs, f"close_{route}", crossing_legs(route), "death_risk", departures
     )
 
 
