@@ -24,7 +24,7 @@ import itertools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import numpy as np
 from scipy.sparse import csr_matrix
@@ -115,6 +115,15 @@ def cheapest_by_crossing(
     return least, via
 
 
+class Layout(NamedTuple):
+    """`RoutePlans.nests_of`: the corridors listed, each corridor's coasts with their
+    crossings, and where each crossing lies (corridor, coast), by position."""
+
+    corridors: list[int]
+    groups: list[list[tuple[int, list[int]]]]
+    place: dict[int, tuple[int, int]]
+
+
 @dataclass(frozen=True, eq=False)
 class RoutePlans:
     """Candidate routes by location, each a tuple of leg indices ending at a destination."""
@@ -138,10 +147,33 @@ class RoutePlans:
     coast_taste: dict[int, int]
     crossing_taste: dict[int, int]
     n_tastes: int
+    # `nests_of`'s answers, by the crossings in the order they are listed
+    _nests: dict[tuple[int, ...], Layout] = field(default_factory=dict, repr=False)
 
     @property
     def n_routes(self) -> int:
         return len(self.legs)
+
+    def nests_of(self, via: dict[int, int]) -> Layout:
+        """The crossings of a per-crossing summary (`via`: crossing -> its route) grouped by
+        corridor, then coast, each in the order first listed: the nested choice's tree without
+        its costs. A crossing's coast and corridor are its own, whichever route ends on it, so
+        the grouping depends only on which crossings are listed and in what order; it is built
+        once per such list."""
+        key = tuple(via)
+        layout = self._nests.get(key)
+        if layout is None:
+            corridors: dict[int, dict[int, list[int]]] = {}  # corridor -> coast -> crossings
+            for crossing, route in via.items():
+                corridors.setdefault(self.corridor[route], {}).setdefault(
+                    self.coast[route], []
+                ).append(crossing)
+            groups = [list(coasts.items()) for coasts in corridors.values()]
+            place = {
+                c: (k, j) for k, g in enumerate(groups) for j, (_, cs) in enumerate(g) for c in cs
+            }
+            layout = self._nests[key] = Layout(list(corridors), groups, place)
+        return layout
 
 
 def build_plans(network: RouteNetwork, leg_cost: np.ndarray) -> RoutePlans:

@@ -584,24 +584,17 @@ def nest_tree(
 ) -> Nests:
     """The crossings of a per-crossing summary (`least`, `via`) as nests: by coast, by
     corridor, each nest weighed by the logsum of what is in it (`nested_pick`)."""
-    coast_of, corridor_of = plans.coast, plans.corridor
-    corridors: dict[int, dict[int, list[int]]] = {}  # corridor -> coast -> its crossings
-    for crossing, route in via.items():
-        corridors.setdefault(corridor_of[route], {}).setdefault(coast_of[route], []).append(
-            crossing
-        )
+    corridors, groups, place = plans.nests_of(via)
+    crossing_spread, coast_spread = spreads[3], spreads[2]
     nests = []  # by corridor: its coasts, each with its crossings and its logsum
     logsums = []
-    place = {}
-    for k, coasts in enumerate(corridors.values()):
-        valued = []
-        for j, (coast, cs) in enumerate(coasts.items()):
-            valued.append((_logsum([least[c] for c in cs], spreads[3]), coast, cs))
-            for c in cs:
-                place[c] = (k, j)
+    for coasts in groups:
+        valued = [
+            (_logsum([least[c] for c in cs], crossing_spread), coast, cs) for coast, cs in coasts
+        ]
         nests.append(valued)
-        logsums.append(_logsum([v for v, _, _ in valued], spreads[2]))
-    return Nests(list(corridors), nests, logsums, _at_top(logsums, spreads), place)
+        logsums.append(_logsum([v for v, _, _ in valued], coast_spread))
+    return Nests(corridors, nests, logsums, _at_top(logsums, spreads), place)
 
 
 def nested_pick(
