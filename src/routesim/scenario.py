@@ -453,7 +453,7 @@ class Scenario(_Strict):
     name: str
     description: str = ""
     days: Annotated[int, Field(ge=1, le=36_500)] = 365
-    warmup_days: Annotated[int, Field(ge=0, le=3_650)] = 730
+    warmup_days: Annotated[int, Field(ge=0, le=3_650)] = 1095
     scale: Annotated[int, Field(ge=1, le=10_000)] = 1
     seed: Annotated[int, Field(ge=0)] = 0
     network: NetworkFiles = NetworkFiles()
