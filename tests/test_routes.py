@@ -9,7 +9,7 @@ import pytest
 
 from routesim import RouteModel
 from routesim.agents.migrant import HOME, Migrant, nested_pick
-from routesim.routes import FIRST_PLACE_TASTE, NO_ROUTE, cheapest_by_crossing
+from routesim.routes import FIRST_PLACE_TASTE, NO_ROUTE, RoutePlans, cheapest_by_crossing
 
 from .conftest import small
 
@@ -133,8 +133,8 @@ def test_a_crossing_counts_once_however_many_ways_to_it_are_listed(corridor_spre
 
 
 class _Nests:
-    """The parts of `RoutePlans` that `nested_pick` reads, for routes 0.. ending on crossings
-    20.. (route i on crossing 20 + i) from the coasts given."""
+    """The parts of `RoutePlans` that `nested_pick` reads (its own `nests_of`), for routes 0..
+    ending on crossings 20.. (route i on crossing 20 + i) from the coasts given."""
 
     def __init__(self, coast: list[int], corridor: list[int]) -> None:
         self.coast, self.corridor = coast, corridor
@@ -142,6 +142,9 @@ class _Nests:
         first = FIRST_PLACE_TASTE + len(self.coast_taste)
         self.crossing_taste = {20 + i: first + i for i in range(len(coast))}
         self.n_tastes = first + len(coast)
+        self._nests: dict = {}
+
+    nests_of = RoutePlans.nests_of
 
 
 def test_a_persons_tastes_last_so_it_switches_only_for_a_clear_gain() -> None:
