@@ -6,6 +6,7 @@ from __future__ import annotations
 import gc
 import json
 import math
+import pickle
 import shutil
 
 import numpy as np
@@ -432,6 +433,29 @@ def test_policy_takes_effect_on_its_day() -> None:
     assert daily.loc[: day - 1].sum() > 0
     late = daily.loc[day + 10 :]  # trips under way on the day may still be stopped
     assert late.sum() == 0
+
+
+def test_a_warmed_up_model_goes_on_as_any_scenario_with_the_same_warm_up() -> None:
+    closure = {"id": "closed", "where": {"country": "TUN", "mode": "sea"}, "enforcement": 0.9}
+    base = small(name="a")
+    later = small(name="b", policies=[{**closure, "day": 5}])
+    # the name, the seed and policies from day 1 on do not change what the warm-up does
+    assert later.warmup_key() == base.warmup_key() == small(seed=99).warmup_key()
+    for differs in (small(policies=[closure]), small(migrants={"risk_aversion": 2.0})):
+        assert differs.warmup_key() != base.warmup_key()
+    warmed = RouteModel(base)
+    warmed.run_model(until=0)
+    assert warmed.day == 0
+    copy = pickle.loads(pickle.dumps(warmed))
+    copy.carry_on_as(later)
+    copy.run_model()
+    alone = RouteModel(later)
+    alone.run_model()
+    assert copy.metrics() == alone.metrics() != run_model(name="a").metrics()
+    with pytest.raises(ValueError, match="same warm-up"):
+        pickle.loads(pickle.dumps(warmed)).carry_on_as(small(policies=[closure]))
+    with pytest.raises(ValueError, match="end of its warm-up"):
+        alone.carry_on_as(later)
 
 
 def test_patrol_effort_multiplies_patrols_not_the_chance() -> None:

@@ -24,6 +24,7 @@ import yaml
 import routesim
 from routesim.cli import main
 from routesim.experiment import Experiment
+from routesim.model import RouteModel
 from routesim.scenario import Scenario, ScenarioError
 from routesim.store import FILE, load_results
 
@@ -168,10 +169,10 @@ def test_a_run_that_raises_is_recorded_and_retried_on_resume(
     bad_seed = int(expected.seed.iloc[5])
     real_run = sweep_module.run
 
-    def flaky(scenario, seed, **how):
-        if seed == bad_seed:
+    def flaky(scenario, **how):
+        if scenario.seed == bad_seed:
             raise RuntimeError("boat capsized in the code")
-        return real_run(scenario, seed=seed, **how)
+        return real_run(scenario, **how)
 
     monkeypatch.setattr(sweep_module, "run", flaky)
     table = routesim.sweep(path, tmp_path / "out", workers=1, progress=False)
@@ -445,6 +446,28 @@ def test_a_batch_reads_the_network_once_and_gives_what_single_runs_give(
         assert outcome.daily == alone.daily[["day", "arrived"]].to_numpy(float).tolist()
         legs = pd.DataFrame(outcome.legs, columns=alone.legs.columns)
         pd.testing.assert_frame_equal(legs, alone.legs, check_dtype=False)
+
+
+def test_treated_twins_pass_through_one_warm_up_and_give_what_they_give_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    closure = {"where": {"country": "LBY", "mode": "sea"}, "enforcement": 0.9}
+    treatments = {
+        "from_day_1": {"policies": [{**closure, "id": "closed", "day": 1}]},
+        "from_day_20": {"policies": [{**closure, "id": "closed", "day": 20}]},
+    }
+    path = write_experiment(tmp_path, replicates=2, treatments=treatments, legs=True)
+    runner = importlib.import_module("routesim.runner")
+    built = []
+    monkeypatch.setattr(runner, "RouteModel", lambda *a: built.append(1) or RouteModel(*a))
+    table = routesim.sweep(path, tmp_path / "out", workers=1, progress=False)
+    assert len(table) == 4 * 2 * 3
+    assert len(built) == 4 * 2  # one warm-up per untreated run, shared by its two twins
+    plan = Experiment.load(path).plan()
+    for spec in plan.runs[::5]:  # untreated and treated runs, every point
+        alone = routesim.run(plan.scenarios[spec.point], seed=spec.seed)
+        stored = table.set_index("run_id").loc[spec.run_id]
+        assert all(stored[m] == alone.metrics[m] for m in GRID["metrics"]), spec
 
 
 def test_dask_missing_is_one_line_before_anything_is_written(

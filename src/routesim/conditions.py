@@ -57,11 +57,12 @@ class LegConditions:
 
     def _write(self, name: str, legs: np.ndarray | int, value: float | bool) -> None:
         """The one way to change a condition: the arrays are read-only elsewhere, so that the
-        lists `_refresh` derives from them can never go stale."""
-        array = getattr(self, name)
-        array.flags.writeable = True
+        lists `_refresh` derives from them can never go stale. A changed copy replaces the
+        array (a read-only array restored from a saved model cannot be made writable)."""
+        array = getattr(self, name).copy()
         array[legs] = value
         array.flags.writeable = False
+        setattr(self, name, array)
 
     def _refresh(self) -> None:
         """Per-leg values as plain lists, rebuilt whenever a policy changes a leg: they are read

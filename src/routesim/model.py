@@ -833,13 +833,30 @@ class RouteModel(mesa.Model):
             if m.state in IN_TRANSIT and m.smuggled:
                 out.add("ever_smuggled")
 
-    def run_model(self, progress: Any = None) -> None:
-        """Run the warm-up and the scenario's days; `progress` is called once per day if given."""
+    def run_model(self, progress: Any = None, until: int | None = None) -> None:
+        """Run the warm-up and the scenario's days, or only up to day `until` (0: the end of the
+        warm-up); `progress` is called once per day if given."""
+        end = self.params.days if until is None else min(until, self.params.days)
         with fewer_collections():
-            while self.day < self.params.days:
+            while self.day < end:
                 self.step()
                 if progress is not None:
                     progress()
+
+    def carry_on_as(self, scenario: Scenario) -> None:
+        """Go on from the end of the warm-up as a run of `scenario`, which has the same warm-up
+        (`Scenario.warmup_key` and seed): its own policies from day 1 replace this model's, so
+        a copy of one warmed-up model serves several scenarios, as if each had run alone."""
+        if self.day != 0 or (scenario.warmup_key(), scenario.seed) != (
+            self.params.warmup_key(),
+            self.params.seed,
+        ):
+            raise ValueError(
+                "carry_on_as needs a model at the end of its warm-up (day 0) and a scenario "
+                "with the same warm-up (warmup_key and seed)"
+            )
+        self.params = scenario
+        self._policies = [d for d in self._check_policies(scenario.policies) if d[2].day > 0]
 
     # --- checks ---------------------------------------------------------------------------------
 

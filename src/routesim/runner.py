@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import pickle
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
@@ -37,6 +39,39 @@ def prepare(
     return scenario.with_updates(**changes) if changes else scenario
 
 
+class SharedWarmups:
+    """Runs that differ only in what happens after the warm-up (treatments, policies from day
+    1 on) pass through it once: the first runs it and keeps a copy of its model at day 0, the
+    others go on from copies. Every random draw is in the copied model, so each run's outputs
+    are those it gives alone; a closure starting on day 1 costs one year, not four."""
+
+    def __init__(self, scenarios: Iterable[Scenario]) -> None:
+        """`scenarios`: every run to come (seeds set), so a warm-up is kept while one needs it."""
+        self._uses = Counter(_warmup(s) for s in scenarios)
+        self._kept: dict[tuple[str, int], bytes] = {}
+
+    def model(self, scenario: Scenario, network: RouteNetwork | None = None) -> RouteModel:
+        """A model of `scenario`, at the end of its warm-up if it shares one with a run to come
+        or gone before (else fresh: it runs its own)."""
+        key = _warmup(scenario)
+        self._uses[key] -= 1
+        last = self._uses[key] <= 0
+        kept = self._kept.pop(key, None) if last else self._kept.get(key)
+        if kept is not None:
+            model = pickle.loads(kept)
+            model.carry_on_as(scenario)
+            return model
+        model = RouteModel(scenario, network)
+        if not last and scenario.warmup_days > 0:
+            model.run_model(until=0)
+            self._kept[key] = pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL)
+        return model
+
+
+def _warmup(scenario: Scenario) -> tuple[str, int]:
+    return scenario.warmup_key(), scenario.seed
+
+
 def run(
     scenario: Scenario | str | Path,
     seed: int | None = None,
@@ -45,18 +80,21 @@ def run(
     overrides: Sequence[str] = (),
     progress: bool = False,
     network: RouteNetwork | None = None,
+    warmups: SharedWarmups | None = None,
 ) -> RunResult:
     """Run one scenario (a `Scenario` or a YAML path) and return its summary, daily and leg tables.
 
     Arguments as in `prepare`; `progress=True` shows a progress bar on a terminal. `network`, if
     given, must be the scenario's own (`RouteNetwork.load(scenario.network.data_dir)`): runs
-    never change it, so a sweep reads it once for many runs.
+    never change it, so a sweep reads it once for many runs. `warmups`, if given, shares this
+    run's warm-up with the other runs it was made for.
     """
     scenario = prepare(scenario, seed, days, scale, overrides)
-    model = RouteModel(scenario, network)
+    model = warmups.model(scenario, network) if warmups else RouteModel(scenario, network)
     total = scenario.warmup_days + scenario.days
     with tqdm(
         total=total,
+        initial=model.day + scenario.warmup_days,
         unit="day",
         disable=not progress,
         leave=False,

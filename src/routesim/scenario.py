@@ -483,6 +483,14 @@ class Scenario(_Strict):
         payload = json.dumps(settings, sort_keys=True) + network_digest
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
+    def warmup_key(self) -> str:
+        """A hash of everything the warm-up depends on: all but the name, the description, the
+        seed and the policies that start after it (day 1 on). Two runs whose scenarios have the
+        same key and the same seed pass through identical warm-ups, which they can share."""
+        settings = self.model_dump(mode="json", exclude={"name", "description", "seed"})
+        settings["policies"] = [p for p in settings["policies"] if p["day"] < 1]
+        return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
+
     def policy_days(self) -> list[tuple[int, str]]:
         """The days within the run (after day 0) on which policies take effect, each with the
         ids (or positions) of those policies: where plots mark a change."""

@@ -4,7 +4,8 @@ One code path for every executor: in this process (`workers=1`), a local process
 default), or Dask distributed through `Client.get_executor()` (an existing scheduler, or a
 LocalCluster started here). Runs go out in batches of about two seconds of work, so per-task
 overhead stays small whatever a run costs, with at most two batches per worker in flight, so a
-killed sweep loses little. A worker that dies loses its batches, not the sweep: their runs are
+killed sweep loses little. Runs that share a warm-up (a point's twins under treatments that start
+after it) go out in one batch and pass through it once (`SharedWarmups`). A worker that dies loses its batches, not the sweep: their runs are
 tried again one by one (on a fresh pool if the pool broke), and a run that loses its worker
 three times is recorded as failed. Results are written only here, never by workers.
 """
@@ -34,7 +35,7 @@ from tqdm.auto import tqdm
 from routesim.experiment import Experiment, Plan, RunSpec
 from routesim.network import RouteNetwork
 from routesim.outcomes import check_output_folder
-from routesim.runner import __version__, run
+from routesim.runner import SharedWarmups, __version__, run
 from routesim.scenario import Scenario, ScenarioError
 from routesim.store import ResultStore, RunOutcome, load_results
 
@@ -198,17 +199,29 @@ def _execute(plan: Plan, store: ResultStore, todo: list[str], pool: _Pool, progr
         disable=not progress,
         dynamic_ncols=True,
     )
+    # runs that share a warm-up (a point's treated twins) go out together, in the same batch
+    keys = [s.warmup_key() for s in plan.scenarios]
+    group = {i: (keys[by_id[i].point], by_id[i].seed) for i in todo}
+    order = {key: n for n, key in reversed(list(enumerate(group.values())))}
+    queue = deque(by_id[i] for i in sorted(todo, key=lambda i: order[group[i]]))
     with bar:
-        _Loop(plan, store, pool, bar, deque(by_id[i] for i in todo)).run()
+        _Loop(plan, store, pool, bar, queue, group).run()
 
 
 class _Loop:
     """The sweep loop: keep every worker busy, store what comes back, requeue what is lost."""
 
     def __init__(
-        self, plan: Plan, store: ResultStore, pool: _Pool, bar: Any, queue: deque[RunSpec]
+        self,
+        plan: Plan,
+        store: ResultStore,
+        pool: _Pool,
+        bar: Any,
+        queue: deque[RunSpec],
+        group: dict[str, Any],
     ) -> None:
         self.plan, self.store, self.pool, self.bar, self.queue = plan, store, pool, bar, queue
+        self.group = group  # runs with the same group share a warm-up: never split them
         self.in_flight: dict[Future, tuple[list[RunSpec], Executor]] = {}
         self.lost: Counter[str] = Counter()  # times each run lost its worker
         self.completed: Counter[Executor] = Counter()  # tasks completed, by executor
@@ -240,6 +253,8 @@ class _Loop:
         while self.queue and len(self.in_flight) < capacity:
             size = _batch_size(len(self.queue), capacity, self.seconds_per_run)
             batch = [self.queue.popleft() for _ in range(size)]
+            while self.queue and self.group[self.queue[0].run_id] == self.group[batch[-1].run_id]:
+                batch.append(self.queue.popleft())
             tasks = [(spec, self.plan.scenarios[spec.point]) for spec in batch]
             executor = self.pool.executor
             future = executor.submit(run_batch, tasks, exp.metrics, exp.daily, exp.legs)
@@ -319,13 +334,15 @@ def run_batch(
     worker = f"{socket.gethostname()}:{os.getpid()}"
     outcomes = []
     networks: dict[str | None, RouteNetwork] = {}  # read once per batch, not once per run
-    for spec, scenario in tasks:
+    scenarios = [scenario.with_updates(seed=spec.seed) for spec, scenario in tasks]
+    warmups = SharedWarmups(scenarios)  # a run's treated twins go on from its warm-up
+    for (spec, _), scenario in zip(tasks, scenarios, strict=True):
         start = time.perf_counter()
         try:
             where = scenario.network.data_dir
             if where not in networks:
                 networks[where] = RouteNetwork.load(where)
-            result = run(scenario, seed=spec.seed, network=networks[where])
+            result = run(scenario, network=networks[where], warmups=warmups)
         except Exception as err:
             seconds = time.perf_counter() - start
             outcomes.append(
