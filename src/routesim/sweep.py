@@ -4,10 +4,10 @@ One code path for every executor: in this process (`workers=1`), a local process
 default), or Dask distributed through `Client.get_executor()` (an existing scheduler, or a
 LocalCluster started here). Runs go out in batches of about two seconds of work, so per-task
 overhead stays small whatever a run costs, with at most two batches per worker in flight, so a
-killed sweep loses little. Runs that share a warm-up (a point's twins under treatments that start
-after it) go out in one batch and pass through it once (`SharedWarmups`). A worker that dies loses its batches, not the sweep: their runs are
-tried again one by one (on a fresh pool if the pool broke), and a run that loses its worker
-three times is recorded as failed. Results are written only here, never by workers.
+killed sweep loses little. Runs that share a warm-up (a point's twins under treatments that
+start after it) go out in one batch and pass through it once (`SharedWarmups`). A worker that
+dies loses its batches, not the sweep: their runs are tried again one by one (on a fresh pool if
+the pool broke), and a run that loses its worker three times is recorded as failed. Results are written only here, never by workers.
 """
 
 from __future__ import annotations
