@@ -37,21 +37,32 @@ CLOSURES = {
 }
 
 
-def one(job: tuple[str, str, int, int]) -> dict:
-    """One run: the closure (or the baseline) from `day`, its arrivals, deaths and leg rates."""
-    name, route, day, seed = job
+def run_seed(job: tuple[int, list[tuple[str, str, int]]]) -> list[dict]:
+    """Runs of one seed, each the baseline or a closure from `day`: their arrivals, deaths and
+    leg rates. Runs that differ only after the warm-up (closures from day 1 on) pass through
+    it once."""
+    seed, closures = job
     base = Scenario.load(HERE.parent / "scenarios" / "baseline.yaml").model_dump(mode="python")
-    policies = [dict(p, day=day) for p in CLOSURES.get(route, [])]
-    result = routesim.run(Scenario.from_dict(merge(base, {"policies": policies})), seed=seed)
-    m, legs = result.metrics, result.legs
-    row = {"closure": name, "seed": seed, "arrived": m["arrived"], "dead": m["dead"]}
-    row.update({f"arrived_{r}": m[f"arrived_{r}"] for r in ROUTES})
-    crossing = legs[legs["to_kind"] == "destination"]
-    for _, leg in crossing.iterrows():
-        row[f"departures|{leg.leg_from}|{leg.leg_to}"] = leg.departures
-        row[f"deaths|{leg.leg_from}|{leg.leg_to}"] = leg.deaths
-        row[f"risk|{leg.leg_from}|{leg.leg_to}"] = leg.death_risk
-    return row
+    scenarios = [
+        Scenario.from_dict(
+            merge(base, {"policies": [dict(p, day=day) for p in CLOSURES.get(route, [])]})
+        ).with_updates(seed=seed)
+        for _, route, day in closures
+    ]
+    warmups = routesim.SharedWarmups(scenarios)
+    rows = []
+    for (name, _, _), scenario in zip(closures, scenarios, strict=True):
+        result = routesim.run(scenario, warmups=warmups)
+        m, legs = result.metrics, result.legs
+        row = {"closure": name, "seed": seed, "arrived": m["arrived"], "dead": m["dead"]}
+        row.update({f"arrived_{r}": m[f"arrived_{r}"] for r in ROUTES})
+        crossing = legs[legs["to_kind"] == "destination"]
+        for _, leg in crossing.iterrows():
+            row[f"departures|{leg.leg_from}|{leg.leg_to}"] = leg.departures
+            row[f"deaths|{leg.leg_from}|{leg.leg_to}"] = leg.deaths
+            row[f"risk|{leg.leg_from}|{leg.leg_to}"] = leg.death_risk
+        rows.append(row)
+    return rows
 
 
 def bootstrap_median(values: np.ndarray, rng: np.random.Generator) -> tuple[float, float, float]:
@@ -133,14 +144,21 @@ def main() -> None:
     if args.table:
         runs = pd.read_csv(args.table)
     else:
-        jobs = [("baseline", "", 0, s) for s in range(1, args.seeds + 1)]
-        for route in ROUTES:
-            for day in args.days:
-                name = f"{route} from day {day}"
-                jobs += [(name, route, day, s) for s in range(1, args.seeds + 1)]
+        closures = [("baseline", "", 0)] + [
+            (f"{route} from day {day}", route, day) for route in ROUTES for day in args.days
+        ]
+        later = [c for c in closures if c[2] > 0]  # these share the baseline's warm-up
+        jobs = []
+        for seed in range(1, args.seeds + 1):
+            jobs.append((seed, [closures[0], *later]))
+            jobs += [(seed, [c]) for c in closures[1:] if c not in later]
         context = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(args.workers, mp_context=context) as pool:
-            runs = pd.DataFrame(tqdm(pool.map(one, jobs), total=len(jobs), desc="runs"))
+            done = tqdm(pool.map(run_seed, jobs), total=len(jobs), desc="seeds and closures")
+            rows = [row for job_rows in done for row in job_rows]
+        position = {name: i for i, (name, _, _) in enumerate(closures)}
+        rows.sort(key=lambda row: (position[row["closure"]], row["seed"]))
+        runs = pd.DataFrame(rows)
     if args.out and not args.table:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         runs.to_csv(args.out, index=False)

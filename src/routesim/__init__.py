@@ -16,7 +16,7 @@ from routesim.experiment import Experiment
 from routesim.model import RouteModel
 from routesim.network import RouteNetwork
 from routesim.outcomes import METRICS, RunResult
-from routesim.runner import run
+from routesim.runner import SharedWarmups, run
 from routesim.scenario import Scenario, ScenarioError
 from routesim.sensitivity import sobol_indices
 from routesim.store import load_arrivals, load_daily, load_legs, load_results
@@ -32,6 +32,7 @@ __all__ = [
     "RunResult",
     "Scenario",
     "ScenarioError",
+    "SharedWarmups",
     "calibrate",
     "load_arrivals",
     "load_daily",
