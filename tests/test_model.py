@@ -168,15 +168,16 @@ def test_news_travels_among_compatriots_and_a_little_beyond() -> None:
 
 
 def test_which_routes_a_network_knows_is_its_own_news() -> None:
-    """The departures a network has heard of, which tell it the routes it knows, are its own
+    """The crossings a network has heard of, which tell it the routes it knows, are its own
     compatriots' alone: others' news of a leg's risks reaches it a little (the spillover), the
-    routes others take do not make them its own."""
+    routes others take do not make them its own. A crossing is a departure that got across:
+    people who died, were stopped or abused on the leg tell of no way through."""
     info = _board(n_networks=2, spillover=0.1, delay_days=0)
-    info.record(0, 1, SMUGGLED, people=600)
-    info.record(0, 1, SELF, people=200)
+    info.record(0, 1, SMUGGLED, people=600, died=10, intercepted=300, abused=20)
+    info.record(0, 1, SELF, people=200, intercepted=100)
     info.advance()
-    assert info.heard_departures()[:, 1].tolist() == [800.0, 0.0]
-    assert (info.heard_departures()[:, [0, 2]] == 0.0).all()
+    assert info.heard_crossings()[:, 1].tolist() == [370.0, 0.0]
+    assert (info.heard_crossings()[:, [0, 2]] == 0.0).all()
 
 
 def test_a_corridor_weighs_by_its_share_of_the_crossings_compatriots_take() -> None:
@@ -189,11 +190,12 @@ def test_a_corridor_weighs_by_its_share_of_the_crossings_compatriots_take() -> N
     central = model.network.leg_index[("Tripoli", "Lampedusa")]
     atlantic = model.network.leg_index[("Mbour", "Canary Islands")]
     assert legs["route"].iat[central] == "central" and legs["route"].iat[atlantic] == "atlantic"
-    info.record(0, central, SMUGGLED, people=3000)
+    info.record(0, central, SMUGGLED, people=3000, intercepted=1000)
     info.record(0, atlantic, SMUGGLED, people=1000)
     for _ in range(model.params.migrants.info_delay_days + 1):
         info.advance()
-    heard = info.heard_departures()[0]
+    heard = info.heard_crossings()[0]
+    assert heard[central] == pytest.approx(2 * heard[atlantic])  # who got across, faded alike
     by_corridor = np.array([heard[central], 0.0, heard[atlantic]])
     prior = model.params.migrants.news_prior_people
     share = (by_corridor + prior) / (by_corridor.sum() + 3 * prior)

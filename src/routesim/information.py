@@ -101,10 +101,13 @@ class Information:
         """(networks, legs, channels, 3): perceived chance of death, interception, abuse."""
         return self._risks
 
-    def heard_departures(self) -> np.ndarray:
-        """(networks, legs): people of each network heard of setting off on each leg lately, by
-        their own compatriots' news alone (which routes a network knows)."""
-        return self._board[..., DEPARTED].sum(axis=2)
+    def heard_crossings(self) -> np.ndarray:
+        """(networks, legs): people of each network heard of getting across each leg lately
+        (set off, and neither died, were stopped nor abused on it), by their own compatriots'
+        news alone: which routes a network knows to lead somewhere. Not departures: where
+        patrols return people who try again, departures rise as fewer get through."""
+        board = self._board.sum(axis=2)
+        return board[..., DEPARTED] - board[..., DIED : ABUSED + 1].sum(axis=-1)
 
     def perceived_fee(self) -> np.ndarray:
         """(legs,): the smuggling fee people hear is being paid on each leg (all networks)."""

@@ -735,7 +735,7 @@ class RouteModel(mesa.Model):
         to them, as the corridors' spread times minus the log of its weight in the choice:
         its share of the crossings into Europe the network has heard of lately (each corridor
         with `news_prior_people` more), to the power `follow_compatriots`."""
-        heard = self.info.heard_departures()[:, self._crossing_legs]  # (networks, crossings)
+        heard = self.info.heard_crossings()[:, self._crossing_legs]  # (networks, crossings)
         by_corridor = heard @ self._crossing_corridor + self._corridor_prior
         share = by_corridor / by_corridor.sum(axis=1, keepdims=True)
         with np.errstate(divide="ignore"):  # a corridor with no crossing: never weighed

@@ -7,7 +7,8 @@ overhead stays small whatever a run costs, with at most two batches per worker i
 killed sweep loses little. Runs that share a warm-up (a point's twins under treatments that
 start after it) go out in one batch and pass through it once (`SharedWarmups`). A worker that
 dies loses its batches, not the sweep: their runs are tried again one by one (on a fresh pool if
-the pool broke), and a run that loses its worker three times is recorded as failed. Results are written only here, never by workers.
+the pool broke), and a run that loses its worker three times is recorded as failed. Results are
+written only here, never by workers.
 """
 
 from __future__ import annotations
