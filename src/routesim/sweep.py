@@ -203,7 +203,7 @@ def _execute(plan: Plan, store: ResultStore, todo: list[str], pool: _Pool, progr
     # runs that share a warm-up (a point's treated twins) go out together, in the same batch
     keys = [s.warmup_key() for s in plan.scenarios]
     group = {i: (keys[by_id[i].point], by_id[i].seed) for i in todo}
-    order = {key: n for n, key in reversed(list(enumerate(group.values())))}
+    order = {key: n for n, key in enumerate(dict.fromkeys(group.values()))}  # first seen
     queue = deque(by_id[i] for i in sorted(todo, key=lambda i: order[group[i]]))
     with bar:
         _Loop(plan, store, pool, bar, queue, group).run()
